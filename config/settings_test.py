@@ -1,0 +1,12 @@
+"""Test settings: the real services, on their own Redis database, with a fast password hasher."""
+
+from config.settings import *  # noqa: F403
+from config.settings import env
+
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+REDIS_URL = env("TEST_REDIS_URL", default="redis://127.0.0.1:6379/15")
+CACHES["default"]["LOCATION"] = REDIS_URL  # noqa: F405
+CELERY_BROKER_URL = REDIS_URL
+MAILERS = {"default": {"BACKEND": "django.core.mail.backends.locmem.EmailBackend"}}
+SESSION_COOKIE_SECURE = False
+CSRF_COOKIE_SECURE = False

@@ -1,0 +1,21 @@
+"""Routes on the public host (BASE_DOMAIN): staff admin, staff onboarding API, health."""
+
+from django.contrib import admin
+from django.urls import include, path
+from rest_framework.routers import SimpleRouter
+
+from config.health import healthz, readyz
+from tenants.api import StaffTenantViewSet
+
+staff_router = SimpleRouter(trailing_slash=True)
+staff_router.register("tenants", StaffTenantViewSet, basename="staff-tenant")
+
+urlpatterns = [
+    path("healthz", healthz, name="healthz"),
+    path("readyz", readyz, name="readyz"),
+    path("admin/", admin.site.urls),
+    path("api/v1/", include(staff_router.urls)),
+]
+
+handler404 = "config.rest.not_found"
+handler500 = "config.rest.server_error"

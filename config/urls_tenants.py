@@ -1,0 +1,19 @@
+"""Routes on a tenant's host ({slug}.BASE_DOMAIN): portal, REST API, OpenAPI, health."""
+
+from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+
+from config.health import healthz, readyz
+from tenants.urls import api_urlpatterns, portal_urlpatterns
+
+urlpatterns = [
+    path("healthz", healthz, name="healthz"),
+    path("readyz", readyz, name="readyz"),
+    path("api/v1/", include(api_urlpatterns)),
+    path("api/schema/", SpectacularAPIView.as_view(urlconf="config.urls_tenants"), name="api-schema"),
+    path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
+    *portal_urlpatterns,
+]
+
+handler404 = "config.rest.not_found"
+handler500 = "config.rest.server_error"

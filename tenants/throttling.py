@@ -1,0 +1,45 @@
+"""Per-tenant API rate limit: a fixed one-minute window counted in Redis, shared by every web process."""
+
+import time
+from functools import cache
+from typing import TYPE_CHECKING
+
+import redis
+from django.conf import settings
+from django.db import connection
+from rest_framework.throttling import BaseThrottle
+
+if TYPE_CHECKING:  # importing these at run time is circular: DRF loads this module from its settings
+    from rest_framework.request import Request
+    from rest_framework.views import APIView
+
+WINDOW_SECONDS = 60
+
+
+@cache
+def _redis() -> redis.Redis:
+    return redis.Redis.from_url(settings.REDIS_URL)
+
+
+def rate_limit_key(schema_name: str, window: int) -> str:
+    return f"switchboard:ratelimit:api:{schema_name}:{window}"
+
+
+class TenantRateThrottle(BaseThrottle):
+    def allow_request(self, request: "Request", view: "APIView") -> bool:
+        tenant = connection.tenant
+        limit = tenant.api_rate_limit_per_minute
+        if limit == 0:
+            return True  # 0 means unlimited
+        now = time.time()
+        window = int(now // WINDOW_SECONDS)
+        key = rate_limit_key(tenant.schema_name, window)
+        pipeline = _redis().pipeline()
+        pipeline.incr(key)
+        pipeline.expire(key, WINDOW_SECONDS * 2)
+        count, _ = pipeline.execute()
+        self._retry_after = (window + 1) * WINDOW_SECONDS - now
+        return count <= limit
+
+    def wait(self) -> float:
+        return self._retry_after

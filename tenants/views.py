@@ -1,0 +1,108 @@
+"""Tenant portal: landing page, API keys and users. Server-rendered; reachable by login or API key."""
+
+from collections.abc import Callable
+from functools import wraps
+from typing import Any
+
+from django.contrib import messages
+from django.contrib.auth.views import redirect_to_login
+from django.core.exceptions import ValidationError
+from django.db import connection
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_POST
+from rest_framework.exceptions import AuthenticationFailed
+
+from tenants import selectors, services
+from tenants.accounts.roles import Role
+from tenants.authentication import api_key_user_from
+from tenants.forms import ApiKeyForm, InviteForm
+
+View = Callable[..., HttpResponse]
+
+
+def portal_access(role: Role = Role.VIEWER) -> Callable[[View], View]:
+    """Signed-in users, or an API key (the legacy client iframes pages with `?apiKey=`), with at least `role`."""
+
+    def decorator(view: View) -> View:
+        @wraps(view)
+        def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+            if not request.user.is_authenticated:
+                try:
+                    key_user = api_key_user_from(request)
+                except AuthenticationFailed:
+                    key_user = None
+                if key_user is None:
+                    return redirect_to_login(request.get_full_path())
+                request.user = key_user
+            if not request.user.has_role(role):
+                return render(request, "tenants/forbidden.html", {"role": role}, status=403)
+            return view(request, *args, **kwargs)
+
+        return wrapped
+
+    return decorator
+
+
+def _form_errors(exc: ValidationError) -> list[str]:
+    return [message for messages_ in exc.message_dict.values() for message in messages_]
+
+
+@portal_access()
+def home(request: HttpRequest) -> HttpResponse:
+    tenant = connection.tenant
+    is_admin = request.user.has_role(Role.ADMIN)
+    context = {
+        "tenant": tenant,
+        "is_admin": is_admin,
+        "api_keys": selectors.api_key_list(tenant=tenant) if is_admin else [],
+        "users": selectors.user_list() if is_admin else [],
+        "api_key_form": ApiKeyForm(),
+        "invite_form": InviteForm(),
+        "new_key": request.session.pop("new_api_key", None),
+    }
+    return render(request, "tenants/home.html", context)
+
+
+@require_POST
+@portal_access(Role.ADMIN)
+def api_key_create(request: HttpRequest) -> HttpResponse:
+    form = ApiKeyForm(request.POST)
+    if form.is_valid():
+        try:
+            _, raw_key = services.api_key_create(tenant=connection.tenant, created_by=str(request.user), **form.cleaned_data)
+        except ValidationError as exc:
+            for error in _form_errors(exc):
+                messages.error(request, error)
+        else:
+            # Shown once, on the next page, then gone from the session.
+            request.session["new_api_key"] = raw_key
+    else:
+        messages.error(request, "The API key was not created: " + "; ".join(e for errs in form.errors.values() for e in errs))
+    return redirect("portal-home")
+
+
+@require_POST
+@portal_access(Role.ADMIN)
+def api_key_revoke(request: HttpRequest, key_id: int) -> HttpResponse:
+    api_key = get_object_or_404(selectors.api_key_list(tenant=connection.tenant), pk=key_id)
+    services.api_key_revoke(api_key=api_key)
+    messages.success(request, f"API key {api_key.prefix}… revoked.")
+    return redirect("portal-home")
+
+
+@require_POST
+@portal_access(Role.ADMIN)
+def user_invite(request: HttpRequest) -> HttpResponse:
+    form = InviteForm(request.POST)
+    if form.is_valid():
+        try:
+            user = services.user_invite(tenant=connection.tenant, **form.cleaned_data)
+        except ValidationError as exc:
+            for error in _form_errors(exc):
+                messages.error(request, error)
+        else:
+            messages.success(request, f"Invitation sent to {user.email}.")
+    else:
+        messages.error(request, "The invitation was not sent: " + "; ".join(e for errs in form.errors.values() for e in errs))
+    return redirect("portal-home")
