@@ -14,6 +14,8 @@ import redis
 from django.conf import settings
 from django.core.management import call_command
 from django.db import connection
+from django.test.utils import setup_databases, teardown_databases
+from pytest_django.plugin import DjangoDbBlocker
 from rest_framework.test import APIClient
 
 from tenants.models import Tenant
@@ -43,13 +45,23 @@ class TenantSetup:
 
 
 @pytest.fixture(scope="session")
-def django_db_setup(django_db_setup: None, django_db_blocker: pytest.FixtureRequest) -> None:
+def django_db_setup(
+    django_test_environment: None, django_db_blocker: DjangoDbBlocker, django_db_keepdb: bool
+) -> Iterator[None]:
+    """Always sets up the test database (pytest-django only does so when some collected test is marked
+    django_db; the worker test is not, since it needs real commits) and the platform's public tenant."""
     with django_db_blocker.unblock():
+        databases = setup_databases(verbosity=0, interactive=False, keepdb=django_db_keepdb, aliases={"default"})
+        assert connection.settings_dict["NAME"].startswith("test_"), "refusing to run tests on a real database"
         call_command("setup_platform", stdout=io.StringIO())
+    yield
+    if not django_db_keepdb:
+        with django_db_blocker.unblock():
+            teardown_databases(databases, verbosity=0)
 
 
 @pytest.fixture(scope="session")
-def tenant_pair(django_db_setup: None, django_db_blocker: pytest.FixtureRequest) -> tuple[TenantSetup, TenantSetup]:
+def tenant_pair(django_db_setup: None, django_db_blocker: DjangoDbBlocker) -> tuple[TenantSetup, TenantSetup]:
     setups = []
     with django_db_blocker.unblock():
         for slug in ("alpha", "beta"):

@@ -121,8 +121,10 @@ STATIC_URL = "static/"
 STATIC_ROOT = BASE_DIR / "var" / "static"
 STATICFILES_DIRS = [BASE_DIR / "static"]
 
-# EMAIL_URL: console:// (development), smtp+tls://user:password@host:587, ... (django-environ's email_url).
+# EMAIL_URL: consolemail:// (development), smtp+tls://user:password@host:587, ... (django-environ's
+# email_url). For filemail://, EMAIL_FILE_PATH names the folder (the URL form cannot hold an absolute path).
 _email = env.email_url("EMAIL_URL", default="consolemail://")
+_email["EMAIL_FILE_PATH"] = env("EMAIL_FILE_PATH", default=_email.get("EMAIL_FILE_PATH"))
 MAILERS = {
     "default": {
         "BACKEND": _email["EMAIL_BACKEND"],

@@ -166,7 +166,9 @@ def user_set_password_url(*, user: User, tenant: Tenant) -> str:
     uid = urlsafe_base64_encode(force_bytes(user.pk))
     token = default_token_generator.make_token(user)
     domain = tenant.get_primary_domain() or Domain(domain=tenant_domain_for(tenant.slug))
-    return tenant_base_url(domain.domain) + reverse("set-password", kwargs={"uidb64": uid, "token": token})
+    # The link is for the tenant host, whose URLconf differs from the public host's this may run on.
+    path = reverse("set-password", urlconf=settings.ROOT_URLCONF, kwargs={"uidb64": uid, "token": token})
+    return tenant_base_url(domain.domain) + path
 
 
 def user_send_invitation(*, user: User, tenant: Tenant) -> None:

@@ -1,0 +1,54 @@
+import pytest
+from django_tenants.utils import tenant_context
+from rest_framework.test import APIClient
+
+from conftest import PASSWORD, TenantSetup
+from tenants.accounts.models import User
+from tenants.services import tenant_reactivate, tenant_suspend
+
+pytestmark = pytest.mark.django_db
+
+
+def test_suspended_tenant_api_answers_403_with_a_clear_message(alpha: TenantSetup) -> None:
+    tenant_suspend(tenant=alpha.tenant, reason="unpaid invoice")
+
+    response = alpha.client(alpha.admin_key).get("/api/v1/tenant/")
+
+    assert response.status_code == 403
+    assert response["Content-Type"] == "application/problem+json"
+    assert "suspended" in response.json()["detail"]
+    assert response.json()["type"].endswith("tenant-suspended")
+
+
+def test_suspended_tenant_portal_answers_403(alpha: TenantSetup) -> None:
+    tenant_suspend(tenant=alpha.tenant)
+
+    response = APIClient(HTTP_HOST=alpha.host).get("/accounts/login/")
+
+    assert response.status_code == 403
+    assert b"suspended" in response.content
+
+
+def test_suspension_keeps_data_and_reactivation_restores_access(alpha: TenantSetup) -> None:
+    with tenant_context(alpha.tenant):
+        users_before = list(User.objects.values_list("email", flat=True))
+
+    tenant_suspend(tenant=alpha.tenant)
+    assert alpha.client(alpha.admin_key).get("/api/v1/users/").status_code == 403
+    tenant_reactivate(tenant=alpha.tenant)
+
+    response = alpha.client(alpha.admin_key).get("/api/v1/users/")
+    assert response.status_code == 200
+    assert [user["email"] for user in response.json()["results"]] == users_before
+    browser = APIClient(HTTP_HOST=alpha.host)
+    assert browser.post("/accounts/login/", {"username": alpha.admin_email, "password": PASSWORD}).status_code == 302
+
+
+def test_health_still_answers_for_a_suspended_tenant(alpha: TenantSetup) -> None:
+    tenant_suspend(tenant=alpha.tenant)
+    assert APIClient(HTTP_HOST=alpha.host).get("/healthz").status_code == 200
+
+
+def test_other_tenants_are_unaffected(alpha: TenantSetup, beta: TenantSetup) -> None:
+    tenant_suspend(tenant=alpha.tenant)
+    assert beta.client(beta.admin_key).get("/api/v1/tenant/").status_code == 200
