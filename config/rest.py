@@ -15,6 +15,10 @@ from rest_framework.views import exception_handler
 logger = logging.getLogger(__name__)
 
 PROBLEM_CONTENT_TYPE = "application/problem+json"
+FIELD_ERROR_SUMMARIES = {
+    400: "The request has invalid fields.",
+    422: "The request is valid but cannot be carried out as it stands.",
+}
 
 
 class PageNumberPagination(pagination.PageNumberPagination):
@@ -103,9 +107,10 @@ def problem_exception_handler(exc: Exception, context: dict[str, Any]) -> Respon
             content_type=PROBLEM_CONTENT_TYPE,
         )
 
-    if isinstance(exc, exceptions.ValidationError):
-        detail = exc.detail if isinstance(exc.detail, dict) else {"non_field_errors": exc.detail}
-        body = problem(response.status_code, "The request has invalid fields.", code="validation-error", errors=detail)
+    if isinstance(exc, exceptions.APIException) and isinstance(exc.detail, (dict, list)):
+        errors = exc.detail if isinstance(exc.detail, dict) else {"non_field_errors": exc.detail}
+        summary = FIELD_ERROR_SUMMARIES.get(response.status_code, "The request has invalid fields.")
+        body = problem(response.status_code, summary, code="validation-error", errors=errors)
     else:
         detail = exc.detail if isinstance(exc, exceptions.APIException) else str(exc)
         body = problem(response.status_code, str(detail), code=_first_code(detail))

@@ -194,3 +194,11 @@ LOGGING = {
 # How tenant URLs are written in emails and command output (http://demo.localhost:8000).
 SITE_SCHEME = env("SITE_SCHEME", default="http")
 SITE_PORT = env("SITE_PORT", default="8000")
+
+# Twilio. Until tenants get their own accounts (telephony issue), this token validates webhook signatures.
+TWILIO_AUTH_TOKEN = env("TWILIO_AUTH_TOKEN", default="")
+
+MEDIA_ROOT = str(BASE_DIR / env("MEDIA_ROOT", default="var/media"))  # relative to the project, or absolute
+MEDIA_URL = "/media/"
+MULTITENANT_RELATIVE_MEDIA_ROOT = "%s"  # each tenant's files live under MEDIA_ROOT/<schema>/
+VOICE_FILE_MAX_BYTES = env.int("VOICE_FILE_MAX_BYTES", default=10 * 1024 * 1024)

@@ -4,15 +4,18 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from config.health import healthz, readyz
-from tenants.urls import api_urlpatterns, portal_urlpatterns
+from tenants import urls as tenant_urls
+from voice import urls as voice_urls
 
 urlpatterns = [
     path("healthz", healthz, name="healthz"),
     path("readyz", readyz, name="readyz"),
-    path("api/v1/", include(api_urlpatterns)),
+    path("api/v1/", include(tenant_urls.api_urlpatterns + voice_urls.api_urlpatterns)),
     path("api/schema/", SpectacularAPIView.as_view(urlconf="config.urls_tenants"), name="api-schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
-    *portal_urlpatterns,
+    *tenant_urls.portal_urlpatterns,
+    *voice_urls.portal_urlpatterns,
+    *voice_urls.public_urlpatterns,
 ]
 
 handler404 = "config.rest.not_found"

@@ -10,6 +10,7 @@ from django.template.response import TemplateResponse
 from django.urls import reverse
 
 from tenants import services
+from tenants.forms import add_service_errors
 from tenants.accounts.models import User
 from tenants.models import ApiKey, Domain, Tenant
 
@@ -58,8 +59,7 @@ class TenantAdmin(admin.ModelAdmin):
                     admin_password=data["admin_password"] or None,
                 )
             except ValidationError as exc:
-                for field, errors in exc.message_dict.items():
-                    form.add_error(field if field in form.fields else None, errors)
+                add_service_errors(form, exc)
             else:
                 note = f"Tenant {result.tenant.slug} onboarded at {result.as_dict()['url']}. API key (shown once): {result.api_key}"
                 if result.set_password_url:

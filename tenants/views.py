@@ -44,10 +44,6 @@ def portal_access(role: Role = Role.VIEWER) -> Callable[[View], View]:
     return decorator
 
 
-def _form_errors(exc: ValidationError) -> list[str]:
-    return [message for messages_ in exc.message_dict.values() for message in messages_]
-
-
 @portal_access()
 def home(request: HttpRequest) -> HttpResponse:
     tenant = connection.tenant
@@ -72,7 +68,7 @@ def api_key_create(request: HttpRequest) -> HttpResponse:
         try:
             _, raw_key = services.api_key_create(tenant=connection.tenant, created_by=str(request.user), **form.cleaned_data)
         except ValidationError as exc:
-            for error in _form_errors(exc):
+            for error in exc.messages:
                 messages.error(request, error)
         else:
             # Shown once, on the next page, then gone from the session.
@@ -99,7 +95,7 @@ def user_invite(request: HttpRequest) -> HttpResponse:
         try:
             user = services.user_invite(tenant=connection.tenant, **form.cleaned_data)
         except ValidationError as exc:
-            for error in _form_errors(exc):
+            for error in exc.messages:
                 messages.error(request, error)
         else:
             messages.success(request, f"Invitation sent to {user.email}.")

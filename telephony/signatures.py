@@ -1,0 +1,32 @@
+"""Validation of Twilio's X-Twilio-Signature on requests to a tenant host."""
+
+from django.conf import settings
+from django.http import HttpRequest
+from twilio.request_validator import RequestValidator
+
+from tenants.models import Tenant
+from tenants.services import tenant_base_url, tenant_domain_for
+
+
+def twilio_auth_token_for(tenant: Tenant) -> str:
+    """The auth token Twilio signs this tenant's requests with.
+
+    Until tenants have their own Twilio accounts (telephony issue), every tenant uses the platform's
+    configured TWILIO_AUTH_TOKEN.
+    """
+    return settings.TWILIO_AUTH_TOKEN
+
+
+def public_url_of(request: HttpRequest, tenant: Tenant) -> str:
+    """The URL Twilio called, from configuration, never from the Host header a client controls."""
+    domain = tenant.get_primary_domain()
+    return tenant_base_url(domain.domain if domain else tenant_domain_for(tenant.slug)) + request.get_full_path()
+
+
+def is_signed_by_twilio(request: HttpRequest, tenant: Tenant) -> bool:
+    token = twilio_auth_token_for(tenant)
+    signature = request.META.get("HTTP_X_TWILIO_SIGNATURE", "")
+    if not token or not signature:
+        return False
+    params = request.POST.dict() if request.method == "POST" else {}
+    return RequestValidator(token).validate(public_url_of(request, tenant), params, signature)
