@@ -6,6 +6,7 @@ so they never pay for creating a schema unless creating one is what they test.
 """
 
 import io
+import shutil
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -58,6 +59,12 @@ def django_db_setup(
     if not django_db_keepdb:
         with django_db_blocker.unblock():
             teardown_databases(databases, verbosity=0)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _scratch_media_root() -> Iterator[None]:
+    yield
+    shutil.rmtree(settings.MEDIA_ROOT, ignore_errors=True)  # settings_test points it at a temporary folder
 
 
 @pytest.fixture(scope="session")

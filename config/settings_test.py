@@ -1,6 +1,7 @@
 """Test settings: the real services, on their own Redis database, with a fast password hasher."""
 
 import os
+import tempfile
 
 from config.settings import *  # noqa: F403
 from config.settings import env
@@ -15,3 +16,5 @@ os.environ["CELERY_BROKER_URL"] = CELERY_BROKER_URL
 MAILERS = {"default": {"BACKEND": "django.core.mail.backends.locmem.EmailBackend"}}
 SESSION_COOKIE_SECURE = False
 CSRF_COOKIE_SECURE = False
+# Uploaded files go to a scratch folder, never the development media folder.
+MEDIA_ROOT = tempfile.mkdtemp(prefix="switchboard-test-media-")
