@@ -10,8 +10,8 @@ from django.template.response import TemplateResponse
 from django.urls import reverse
 
 from tenants import services
-from tenants.forms import add_service_errors
 from tenants.accounts.models import User
+from tenants.forms import add_service_errors
 from tenants.models import ApiKey, Domain, Tenant
 
 

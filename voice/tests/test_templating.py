@@ -1,7 +1,8 @@
 import xml.etree.ElementTree as ET
 
 import pytest
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from voice.templating import MissingValuesError, TemplateSyntaxError, parse, placeholders, render
 
