@@ -6,6 +6,8 @@ import tempfile
 from config.settings import *  # noqa: F403
 from config.settings import env
 
+# Lets two test runs share a PostgreSQL server (e.g. TEST_DATABASE_NAME=test_switchboard_2).
+DATABASES["default"]["TEST"] = {"NAME": env("TEST_DATABASE_NAME", default=None)}  # noqa: F405
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 REDIS_URL = env("TEST_REDIS_URL", default="redis://127.0.0.1:6379/15")
 CACHES["default"]["LOCATION"] = REDIS_URL  # noqa: F405

@@ -4,8 +4,8 @@ from django.conf import settings
 from django.http import HttpRequest
 from twilio.request_validator import RequestValidator
 
+from tenants.hosts import tenant_base_url
 from tenants.models import Tenant
-from tenants.services import tenant_base_url, tenant_domain_for
 
 
 def twilio_auth_token_for(tenant: Tenant) -> str:
@@ -19,8 +19,7 @@ def twilio_auth_token_for(tenant: Tenant) -> str:
 
 def public_url_of(request: HttpRequest, tenant: Tenant) -> str:
     """The URL Twilio called, from configuration, never from the Host header a client controls."""
-    domain = tenant.get_primary_domain()
-    return tenant_base_url(domain.domain if domain else tenant_domain_for(tenant.slug)) + request.get_full_path()
+    return tenant_base_url(tenant) + request.get_full_path()
 
 
 def is_signed_by_twilio(request: HttpRequest, tenant: Tenant) -> bool:

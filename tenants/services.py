@@ -15,6 +15,7 @@ from django_tenants.utils import get_public_schema_name, schema_context, tenant_
 
 from tenants.accounts.models import User
 from tenants.accounts.roles import Role
+from tenants.hosts import base_url_for, tenant_base_url, tenant_domain_for
 from tenants.models import ApiKey, Domain, Tenant
 from tenants.schema_template import clone_template_into
 from tenants.selectors import usable_api_key_count
@@ -39,20 +40,11 @@ class OnboardingResult:
             "name": self.tenant.name,
             "domain": self.domain,
             "schema": self.tenant.schema_name,
-            "url": tenant_base_url(self.domain),
+            "url": base_url_for(self.domain),
             "admin_email": self.admin_email,
             "api_key": self.api_key,
             "set_password_url": self.set_password_url,
         }
-
-
-def tenant_base_url(domain: str) -> str:
-    port = f":{settings.SITE_PORT}" if settings.SITE_PORT else ""
-    return f"{settings.SITE_SCHEME}://{domain}{port}"
-
-
-def tenant_domain_for(slug: str) -> str:
-    return f"{slug}.{settings.BASE_DOMAIN}"
 
 
 def tenant_onboard(*, name: str, slug: str, admin_email: str, admin_password: str | None = None) -> OnboardingResult:
@@ -165,10 +157,9 @@ def user_invite(*, tenant: Tenant, email: str, role: Role | str, name: str = "")
 def user_set_password_url(*, user: User, tenant: Tenant) -> str:
     uid = urlsafe_base64_encode(force_bytes(user.pk))
     token = default_token_generator.make_token(user)
-    domain = tenant.get_primary_domain() or Domain(domain=tenant_domain_for(tenant.slug))
     # The link is for the tenant host, whose URLconf differs from the public host's this may run on.
     path = reverse("set-password", urlconf=settings.ROOT_URLCONF, kwargs={"uidb64": uid, "token": token})
-    return tenant_base_url(domain.domain) + path
+    return tenant_base_url(tenant) + path
 
 
 def user_send_invitation(*, user: User, tenant: Tenant) -> None:

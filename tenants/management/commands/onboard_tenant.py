@@ -7,6 +7,7 @@ from django.utils import timezone
 
 from tenants import selectors, services
 from tenants.accounts.roles import Role
+from tenants.models import Tenant
 
 
 class Command(BaseCommand):
@@ -41,19 +42,15 @@ class Command(BaseCommand):
             payload = result.as_dict()
         self.stdout.write(json.dumps(payload))
 
-    def _existing_tenant_payload(self, tenant: Any, options: dict[str, Any]) -> dict[str, Any]:
-        domain = tenant.get_primary_domain().domain
+    def _existing_tenant_payload(self, tenant: Tenant, options: dict[str, Any]) -> dict[str, Any]:
         _, raw_key = services.api_key_create(
             tenant=tenant, name=f"CLI key {timezone.now():%Y-%m-%d %H:%M}", role=Role.ADMIN, created_by="onboard_tenant"
         )
-        return {
-            "slug": tenant.slug,
-            "name": tenant.name,
-            "domain": domain,
-            "schema": tenant.schema_name,
-            "url": services.tenant_base_url(domain),
-            "admin_email": options["admin_email"],
-            "api_key": raw_key,
-            "set_password_url": None,
-            "existing": True,
-        }
+        existing = services.OnboardingResult(
+            tenant=tenant,
+            domain=tenant.get_primary_domain().domain,
+            admin_email=options["admin_email"],
+            api_key=raw_key,
+            set_password_url=None,
+        )
+        return {**existing.as_dict(), "existing": True}
