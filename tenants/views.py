@@ -8,17 +8,24 @@ from django.contrib import messages
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import ValidationError
 from django.db import connection
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.views.decorators.http import require_POST
 from rest_framework.exceptions import AuthenticationFailed
 
 from tenants import selectors, services
 from tenants.accounts.roles import Role
 from tenants.authentication import api_key_user_from
+from tenants.context_processors import portal_key_query
 from tenants.forms import ApiKeyForm, InviteForm
 
 View = Callable[..., HttpResponse]
+
+
+def portal_redirect(request: HttpRequest, view_name: str) -> HttpResponseRedirect:
+    """Redirects within the portal, keeping ?apiKey= for pages embedded by the legacy client."""
+    return redirect(reverse(view_name) + portal_key_query(request)["key_query"])
 
 
 def portal_access(role: Role = Role.VIEWER) -> Callable[[View], View]:
@@ -75,7 +82,7 @@ def api_key_create(request: HttpRequest) -> HttpResponse:
             request.session["new_api_key"] = raw_key
     else:
         messages.error(request, "The API key was not created: " + "; ".join(e for errs in form.errors.values() for e in errs))
-    return redirect("portal-home")
+    return portal_redirect(request, "portal-home")
 
 
 @require_POST
@@ -84,7 +91,7 @@ def api_key_revoke(request: HttpRequest, key_id: int) -> HttpResponse:
     api_key = get_object_or_404(selectors.api_key_list(tenant=connection.tenant), pk=key_id)
     services.api_key_revoke(api_key=api_key)
     messages.success(request, f"API key {api_key.prefix}… revoked.")
-    return redirect("portal-home")
+    return portal_redirect(request, "portal-home")
 
 
 @require_POST
@@ -101,4 +108,4 @@ def user_invite(request: HttpRequest) -> HttpResponse:
             messages.success(request, f"Invitation sent to {user.email}.")
     else:
         messages.error(request, "The invitation was not sent: " + "; ".join(e for errs in form.errors.values() for e in errs))
-    return redirect("portal-home")
+    return portal_redirect(request, "portal-home")

@@ -6,7 +6,7 @@ from django.contrib import messages as flash
 from django.core.exceptions import ValidationError
 from django.db import connection
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse, HttpResponseForbidden, JsonResponse
-from django.shortcuts import get_object_or_404, redirect, render
+from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods, require_POST
@@ -14,7 +14,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 from telephony.signatures import is_signed_by_twilio
 from tenants.accounts.roles import Role
 from tenants.forms import add_service_errors
-from tenants.views import portal_access
+from tenants.views import portal_access, portal_redirect
 from voice import selectors, services, templating
 from voice.forms import VoiceFileUploadForm, VoiceMessageForm
 from voice.models import TwimlDocument, VoiceFile, VoiceMessage
@@ -88,7 +88,7 @@ def message_edit(request: HttpRequest, message_id: int | None = None) -> HttpRes
             add_service_errors(form, exc)
         else:
             flash.success(request, f"Saved “{message.name}”.")
-            return redirect("voice-message-list")
+            return portal_redirect(request, "voice-message-list")
     return render(request, "voice/message_form.html", {"form": form, "message": message})
 
 
@@ -133,6 +133,6 @@ def file_list(request: HttpRequest) -> HttpResponse:
                 add_service_errors(form, exc)
             else:
                 flash.success(request, f"Uploaded “{data['name']}”.")
-                return redirect("voice-file-list")
+                return portal_redirect(request, "voice-file-list")
     context = {"voice_files": selectors.voice_file_list(), "form": form, "can_upload": can_upload}
     return render(request, "voice/file_list.html", context)

@@ -92,3 +92,16 @@ def test_embedded_page_with_api_key_query_parameter(alpha: TenantSetup) -> None:
     assert response.status_code == 200
     assert b"Alpha" in response.content
     assert "frame-ancestors 'self'" in response["Content-Security-Policy"]
+
+
+def test_embedded_pages_keep_the_api_key_in_links_forms_and_redirects(alpha: TenantSetup) -> None:
+    _, raw_key = api_key_create(tenant=alpha.tenant, name="desktop client", role=Role.ADMIN)
+    client = APIClient(HTTP_HOST=alpha.host)
+
+    page = client.get("/", {"apiKey": raw_key}).content.decode()
+    created = client.post(f"/api-keys/?apiKey={raw_key}", {"name": "From iframe", "role": "viewer"})
+
+    assert f'href="/voice/messages/?apiKey={raw_key}"' in page
+    assert f'action="/api-keys/?apiKey={raw_key}"' in page
+    assert created.status_code == 302 and created["Location"] == f"/?apiKey={raw_key}"
+    assert client.get(created["Location"]).status_code == 200
