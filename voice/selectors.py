@@ -4,7 +4,7 @@ from django.db import connection
 from django.db.models import Q, QuerySet
 from django.urls import reverse
 
-from tenants.services import tenant_base_url, tenant_domain_for
+from tenants.hosts import tenant_base_url
 from voice.models import VoiceFile, VoiceMessage
 
 
@@ -33,9 +33,7 @@ def voice_file_list(*, kind: str | None = None, tag: str | None = None, search: 
 
 
 def tenant_public_base_url() -> str:
-    tenant = connection.tenant
-    domain = tenant.get_primary_domain()
-    return tenant_base_url(domain.domain if domain else tenant_domain_for(tenant.slug))
+    return tenant_base_url(connection.tenant)
 
 
 def voice_file_public_url(voice_file: VoiceFile, *, base_url: str | None = None) -> str:

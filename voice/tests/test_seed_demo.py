@@ -1,0 +1,85 @@
+import io
+import xml.etree.ElementTree as ET
+
+import pytest
+from django.core.management import CommandError, call_command
+from django.db import connection
+from django_tenants.utils import tenant_context
+
+from conftest import TenantSetup
+from voice.models import VoiceMessage
+
+pytestmark = pytest.mark.django_db
+
+URL = "/api/v1/voice-messages/"
+DEMO_NAMES = ["Appointment Reminder", "Payment Due Notice", "Welcome Message"]
+
+
+def seed(slug: str) -> str:
+    out = io.StringIO()
+    call_command("seed_demo", "--tenant", slug, stdout=out)
+    return out.getvalue()
+
+
+def message_id(setup: TenantSetup, name: str) -> int:
+    results = setup.client(setup.admin_key).get(URL, {"search": name}).json()["results"]
+    return next(item["id"] for item in results if item["name"] == name)
+
+
+def test_seeded_payment_notice_renders_say_as(alpha: TenantSetup) -> None:
+    seed("alpha")
+    client = alpha.client(alpha.admin_key)
+    payment_id = message_id(alpha, "Payment Due Notice")
+
+    response = client.post(
+        f"{URL}{payment_id}/render/", {"variables": {"amount": "$42.50", "phone_number": "+14155552671"}}, format="json"
+    )
+
+    assert response.status_code == 200, response.json()
+    twiml = ET.fromstring(response.json()["twiml"])
+    say_as = [(element.get("interpret-as"), element.text) for element in twiml.iter("say-as")]
+    assert say_as == [("currency", "$42.50"), ("telephone", "+14155552671")]
+
+
+def test_seeded_messages_and_their_variables(alpha: TenantSetup) -> None:
+    out = seed("alpha")
+    client = alpha.client(alpha.admin_key)
+
+    listing = client.get(URL).json()["results"]
+    reminder = client.get(f"{URL}{message_id(alpha, 'Appointment Reminder')}/variables/").json()
+
+    assert out.splitlines() == [
+        "created: Welcome Message", "created: Appointment Reminder", "created: Payment Due Notice",
+    ]
+    assert [(item["name"], item["message_type"]) for item in listing] == [
+        ("Appointment Reminder", "reminder"), ("Payment Due Notice", "notification"), ("Welcome Message", "greeting"),
+    ]
+    assert reminder == {"variables": ["patient_name", "appointment_date", "appointment_time"], "audio_files": []}
+    twiml = client.post(
+        f"{URL}{message_id(alpha, 'Appointment Reminder')}/render/",
+        {"variables": {"patient_name": "Ann", "appointment_date": "2025-05-01", "appointment_time": "14:30"}},
+        format="json",
+    ).json()["twiml"]
+    assert [e.get("interpret-as") for e in ET.fromstring(twiml).iter("say-as")] == ["date", "time"]
+
+
+def test_seeding_twice_keeps_three_messages(alpha: TenantSetup, beta: TenantSetup) -> None:
+    seed("alpha")
+    with tenant_context(alpha.tenant):
+        first = list(VoiceMessage.objects.order_by("name").values_list("id", "name", "updated_at"))
+    connection.set_schema_to_public()
+
+    out = seed("alpha")
+
+    with tenant_context(alpha.tenant):
+        assert list(VoiceMessage.objects.order_by("name").values_list("id", "name", "updated_at")) == first
+    with tenant_context(beta.tenant):
+        assert not VoiceMessage.objects.exists()
+    connection.set_schema_to_public()
+    assert [name for _, name, _ in first] == DEMO_NAMES
+    assert out.splitlines() == ["kept: Welcome Message", "kept: Appointment Reminder", "kept: Payment Due Notice"]
+
+
+def test_unknown_tenant_is_refused(alpha: TenantSetup) -> None:
+    with pytest.raises(CommandError, match="No tenant with the slug 'nobody'"):
+        seed("nobody")
