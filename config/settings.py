@@ -25,6 +25,7 @@ SHARED_APPS = [
     "tenants",
     "django_tenants",
     "tenants.accounts",
+    "telephony.registry",
     "billing",
     "django.contrib.contenttypes",
     "django.contrib.auth",
@@ -154,6 +155,9 @@ FIELD_ENCRYPTION_KEYS = env.list("FIELD_ENCRYPTION_KEYS")
 TENANT_DEFAULT_API_RATE_LIMIT_PER_MINUTE = env.int("TENANT_DEFAULT_API_RATE_LIMIT_PER_MINUTE", default=600)
 TENANT_DEFAULT_MAX_USERS = env.int("TENANT_DEFAULT_MAX_USERS", default=25)
 TENANT_DEFAULT_MAX_API_KEYS = env.int("TENANT_DEFAULT_MAX_API_KEYS", default=20)
+TENANT_DEFAULT_ALLOWED_COUNTRIES = env.list("TENANT_DEFAULT_ALLOWED_COUNTRIES", default=["US", "CA"])
+TENANT_DEFAULT_MAX_MESSAGES_PER_DAY = env.int("TENANT_DEFAULT_MAX_MESSAGES_PER_DAY", default=10_000)
+TENANT_DEFAULT_MAX_CALLS_PER_DAY = env.int("TENANT_DEFAULT_MAX_CALLS_PER_DAY", default=2_000)
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
@@ -203,3 +207,8 @@ MEDIA_ROOT = str(BASE_DIR / env("MEDIA_ROOT", default="var/media"))  # relative 
 MEDIA_URL = "/media/"
 MULTITENANT_RELATIVE_MEDIA_ROOT = "%s"  # each tenant's files live under MEDIA_ROOT/<schema>/
 VOICE_FILE_MAX_BYTES = env.int("VOICE_FILE_MAX_BYTES", default=10 * 1024 * 1024)
+# sandbox (default: the built-in Twilio sandbox at TWILIO_SANDBOX_URL) or live (api.twilio.com).
+TWILIO_MODE = env("TWILIO_MODE", default="sandbox")
+TWILIO_SANDBOX_URL = env("TWILIO_SANDBOX_URL", default="http://127.0.0.1:8099")
+# The platform's master account; tenants get subaccounts under it.
+TWILIO_ACCOUNT_SID = env("TWILIO_ACCOUNT_SID", default="AC" + "0" * 32)

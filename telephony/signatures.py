@@ -4,17 +4,15 @@ from django.conf import settings
 from django.http import HttpRequest
 from twilio.request_validator import RequestValidator
 
+from telephony.registry.models import TwilioAccount
 from tenants.hosts import tenant_base_url
 from tenants.models import Tenant
 
 
 def twilio_auth_token_for(tenant: Tenant) -> str:
-    """The auth token Twilio signs this tenant's requests with.
-
-    Until tenants have their own Twilio accounts (telephony issue), every tenant uses the platform's
-    configured TWILIO_AUTH_TOKEN.
-    """
-    return settings.TWILIO_AUTH_TOKEN
+    """The auth token Twilio signs this tenant's requests with: its own account's once it has one."""
+    account = TwilioAccount.objects.filter(tenant=tenant, status=TwilioAccount.Status.ACTIVE).first()
+    return account.auth_token if account else settings.TWILIO_AUTH_TOKEN
 
 
 def public_url_of(request: HttpRequest, tenant: Tenant) -> str:

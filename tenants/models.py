@@ -22,6 +22,18 @@ def default_max_api_keys() -> int:
     return settings.TENANT_DEFAULT_MAX_API_KEYS
 
 
+def default_allowed_countries() -> list[str]:
+    return list(settings.TENANT_DEFAULT_ALLOWED_COUNTRIES)
+
+
+def default_max_messages_per_day() -> int:
+    return settings.TENANT_DEFAULT_MAX_MESSAGES_PER_DAY
+
+
+def default_max_calls_per_day() -> int:
+    return settings.TENANT_DEFAULT_MAX_CALLS_PER_DAY
+
+
 class Tenant(TenantMixin):
     class Status(models.TextChoices):
         ACTIVE = "active", "Active"
@@ -34,6 +46,11 @@ class Tenant(TenantMixin):
     api_rate_limit_per_minute = models.PositiveIntegerField(default=default_rate_limit, help_text="0 means unlimited.")
     max_users = models.PositiveIntegerField(default=default_max_users)
     max_api_keys = models.PositiveIntegerField(default=default_max_api_keys)
+    allowed_countries = models.JSONField(
+        default=default_allowed_countries, blank=True, help_text="ISO country codes calls and SMS may go to."
+    )
+    max_messages_per_day = models.PositiveIntegerField(default=default_max_messages_per_day)
+    max_calls_per_day = models.PositiveIntegerField(default=default_max_calls_per_day)
     created_at = models.DateTimeField(auto_now_add=True)
 
     # Schemas are created by tenants.schema_template (cloned from a template), never implicitly on save.

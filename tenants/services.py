@@ -13,6 +13,7 @@ from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_encode
 from django_tenants.utils import get_public_schema_name, schema_context, tenant_context
 
+from telephony.registry.services import twilio_account_request_subaccount
 from tenants.accounts.models import User
 from tenants.accounts.roles import Role
 from tenants.hosts import base_url_for, tenant_base_url, tenant_domain_for
@@ -68,6 +69,7 @@ def tenant_onboard(*, name: str, slug: str, admin_email: str, admin_password: st
             admin = user_create(tenant=tenant, email=admin_email, role=Role.ADMIN, password=admin_password)
             set_password_url = None if admin_password else user_set_password_url(user=admin, tenant=tenant)
         _, raw_key = api_key_create(tenant=tenant, name="Initial admin key", role=Role.ADMIN, created_by=admin.email)
+        twilio_account_request_subaccount(tenant=tenant)
     return OnboardingResult(
         tenant=tenant, domain=domain_name, admin_email=admin.email, api_key=raw_key, set_password_url=set_password_url
     )

@@ -1,0 +1,194 @@
+from typing import Any
+
+from django.db import connection
+from django.db.models import QuerySet
+from django.shortcuts import get_object_or_404
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from rest_framework import exceptions, mixins, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from telephony import selectors, services
+from telephony.idempotency import idempotent
+from telephony.models import Communication, PlatformError
+from telephony.policies import PolicyError
+from telephony.registry import services as registry_services
+from telephony.registry.models import TwilioAccount
+from telephony.serializers import (
+    CallCreateSerializer,
+    CommunicationFilterSerializer,
+    CommunicationSerializer,
+    MessageCreateSerializer,
+    OwnCredentialsSerializer,
+    PlatformErrorSerializer,
+    TwilioAccountSerializer,
+)
+from tenants.accounts.roles import Role
+from voice.models import VoiceMessage
+from voice.templating import MissingValuesError
+
+IDEMPOTENCY_PARAMETER = OpenApiParameter(
+    "Idempotency-Key", str, OpenApiParameter.HEADER, description="Same key within 24 h: the first answer, nothing sent again."
+)
+FILTER_PARAMETERS = [
+    OpenApiParameter("status", str),
+    OpenApiParameter("number", str, description="Matches to or from (E.164)."),
+    OpenApiParameter("date_from", str, description="ISO 8601"),
+    OpenApiParameter("date_to", str, description="ISO 8601"),
+]
+
+
+class PolicyRefused(exceptions.APIException):
+    def __init__(self, error: PolicyError) -> None:
+        self.status_code = error.status
+        detail = {error.field: [error.message]} if error.field else error.message
+        super().__init__(detail=detail, code=error.code)
+
+
+def _voice_message(voice_message_id: int | None) -> VoiceMessage | None:
+    if not voice_message_id:
+        return None
+    message = VoiceMessage.objects.alive().filter(pk=voice_message_id).first()
+    if message is None:
+        raise exceptions.ValidationError({"voice_message_id": [f"No voice message with id {voice_message_id}."]})
+    return message
+
+
+def _refusing(send: Any) -> Communication:
+    """Runs a send, turning policy refusals and missing variables into API errors."""
+    try:
+        return send()
+    except PolicyError as error:
+        raise PolicyRefused(error) from error
+    except MissingValuesError as error:
+        raise exceptions.ValidationError({"variables": [f"Missing value for '{name}'." for name in error.variables]}) from error
+
+
+class _CommunicationViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+    serializer_class = CommunicationSerializer
+    channel: str
+
+    def get_queryset(self) -> QuerySet[Communication]:
+        if self.action == "list":
+            filters = CommunicationFilterSerializer(data=self.request.query_params)
+            filters.is_valid(raise_exception=True)
+            params = dict(filters.validated_data)
+            params.pop("type", None)
+            return selectors.communication_list(channel=self.channel, **params)
+        return Communication.objects.filter(channel=self.channel)
+
+    @extend_schema(parameters=FILTER_PARAMETERS)
+    def list(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        return super().list(request, *args, **kwargs)
+
+    @extend_schema(request=None, responses={200: CommunicationSerializer, 409: OpenApiResponse(description="Too late to cancel.")})
+    @action(detail=True, methods=["post"])
+    def cancel(self, request: Request, pk: str) -> Response:
+        try:
+            communication = services.communication_cancel(communication=self.get_object())
+        except PolicyError as error:
+            raise PolicyRefused(error) from error
+        return Response(CommunicationSerializer(communication).data)
+
+
+class MessageViewSet(_CommunicationViewSet):
+    """Outbound SMS. Accepted at once (202) and sent by a worker."""
+
+    channel = Communication.Channel.SMS
+
+    @extend_schema(request=MessageCreateSerializer, responses={202: CommunicationSerializer}, parameters=[IDEMPOTENCY_PARAMETER])
+    @idempotent("messages")
+    def create(self, request: Request) -> Response:
+        payload = MessageCreateSerializer(data=request.data)
+        payload.is_valid(raise_exception=True)
+        data = payload.validated_data
+        communication = _refusing(
+            lambda: services.sms_send(
+                tenant=connection.tenant,
+                to=data["to"],
+                from_=data.get("from_") or None,
+                body=data.get("body"),
+                voice_message=_voice_message(data.get("voice_message_id")),
+                variables=data["variables"],
+                media_urls=data["media_urls"],
+                send_at=data["send_at"],
+            )
+        )
+        return Response(CommunicationSerializer(communication).data, status=status.HTTP_202_ACCEPTED)
+
+
+class CallViewSet(_CommunicationViewSet):
+    """Outbound calls that speak a voice message (or given text). Accepted at once (202), placed by a worker."""
+
+    channel = Communication.Channel.CALL
+
+    @extend_schema(request=CallCreateSerializer, responses={202: CommunicationSerializer}, parameters=[IDEMPOTENCY_PARAMETER])
+    @idempotent("calls")
+    def create(self, request: Request) -> Response:
+        payload = CallCreateSerializer(data=request.data)
+        payload.is_valid(raise_exception=True)
+        data = payload.validated_data
+        communication = _refusing(
+            lambda: services.call_place(
+                tenant=connection.tenant,
+                to=data["to"],
+                from_=data.get("from_") or None,
+                voice_message=_voice_message(data.get("voice_message_id")),
+                text=data.get("text"),
+                variables=data["variables"],
+                record=data["record"],
+                machine_detection=data["machine_detection"],
+                send_at=data["send_at"],
+            )
+        )
+        return Response(CommunicationSerializer(communication).data, status=status.HTTP_202_ACCEPTED)
+
+
+class CommunicationLogViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+    """Every call and SMS, both directions: the communication log."""
+
+    serializer_class = CommunicationSerializer
+
+    def get_queryset(self) -> QuerySet[Communication]:
+        if self.action != "list":
+            return Communication.objects.all()
+        filters = CommunicationFilterSerializer(data=self.request.query_params)
+        filters.is_valid(raise_exception=True)
+        params = dict(filters.validated_data)
+        return selectors.communication_list(channel=params.pop("type", None), **params)
+
+    @extend_schema(parameters=[OpenApiParameter("type", enum=Communication.Channel.values), *FILTER_PARAMETERS])
+    def list(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        return super().list(request, *args, **kwargs)
+
+
+class PlatformErrorViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
+    """Failures on the platform's side for this tenant (admins only)."""
+
+    serializer_class = PlatformErrorSerializer
+    read_role = Role.ADMIN
+    queryset = PlatformError.objects.all()
+
+
+class TwilioAccountView(APIView):
+    read_role = Role.ADMIN
+    write_role = Role.ADMIN
+
+    @extend_schema(responses=TwilioAccountSerializer)
+    def get(self, request: Request) -> Response:
+        account = get_object_or_404(TwilioAccount, tenant=connection.tenant)
+        return Response(TwilioAccountSerializer(account).data)
+
+    @extend_schema(request=OwnCredentialsSerializer, responses={202: TwilioAccountSerializer}, summary="Use your own Twilio account")
+    def put(self, request: Request) -> Response:
+        payload = OwnCredentialsSerializer(data=request.data)
+        payload.is_valid(raise_exception=True)
+        account = registry_services.twilio_account_set_own_credentials(tenant=connection.tenant, **payload.validated_data)
+        return Response(TwilioAccountSerializer(account).data, status=status.HTTP_202_ACCEPTED)
+
+    @extend_schema(request=None, responses={202: TwilioAccountSerializer}, summary="Use a subaccount of the platform")
+    def delete(self, request: Request) -> Response:
+        account = registry_services.twilio_account_request_subaccount(tenant=connection.tenant)
+        return Response(TwilioAccountSerializer(account).data, status=status.HTTP_202_ACCEPTED)

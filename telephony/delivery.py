@@ -1,0 +1,230 @@
+"""Handing one call or message to Twilio: at most once, never lost.
+
+Each attempt is recorded (status `dispatching`, attempt_started_at) and committed before the request
+goes out. If a worker dies during the request, whoever picks the item up next finds it still
+dispatching; once the attempt's lease has run out it asks Twilio what that sender sent to that
+number since the attempt began, adopts a match, and only sends again when there is none.
+"""
+
+import random
+from dataclasses import dataclass
+from datetime import timedelta
+
+from django.db import connection, transaction
+from django.urls import reverse
+from django.utils import timezone
+
+from telephony.gateway import (
+    REQUEST_TIMEOUT_SECONDS,
+    UNSUBSCRIBED_CODE,
+    GatewayResult,
+    Outcome,
+    SentResource,
+    TwilioGateway,
+)
+from telephony.models import Communication, OptOut, SenderNumber
+from telephony.ratelimit import DEFAULT_RATES, take_token
+from telephony.registry.models import TwilioAccount
+from telephony.services import opt_out_add, platform_error_record
+from telephony.statuses import Status, advances
+from tenants.hosts import tenant_base_url
+from voice.models import TwimlDocument
+from voice.services import twiml_document_create
+from voice.templating import render
+
+MAX_ATTEMPTS = 6
+BACKOFF_BASE_SECONDS = 2.0
+BACKOFF_CAP_SECONDS = 300.0
+# An attempt older than this is over: its request has timed out, or its worker is gone.
+ATTEMPT_LEASE = timedelta(seconds=REQUEST_TIMEOUT_SECONDS * 2)
+# Twilio's clock and ours may differ a little; look back a bit further when reconciling.
+CLOCK_SKEW = timedelta(seconds=30)
+CALLS_PER_SECOND = 1.0
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """What the task should do next: nothing (done), or run again after `retry_in` seconds."""
+
+    retry_in: float | None = None
+
+    @property
+    def done(self) -> bool:
+        return self.retry_in is None
+
+
+DONE = Verdict()
+
+
+def backoff_seconds(attempt: int) -> float:
+    """Exponential in the attempt number, capped, with jitter so retries of many items spread out."""
+    ceiling = min(BACKOFF_CAP_SECONDS, BACKOFF_BASE_SECONDS * 2 ** max(attempt - 1, 0))
+    return ceiling / 2 + random.uniform(0, ceiling / 2)
+
+
+def _gateway() -> TwilioGateway:
+    account = TwilioAccount.objects.get(tenant=connection.tenant)
+    return TwilioGateway(account_sid=account.account_sid, auth_token=account.auth_token)
+
+
+def _rate_bucket(communication: Communication, account_sid: str) -> tuple[str, float]:
+    if communication.channel == Communication.Channel.CALL:
+        return f"calls:{account_sid}", CALLS_PER_SECOND
+    sender = SenderNumber.objects.filter(phone_number=communication.from_number).first()
+    per_second = (sender.messages_per_second if sender else None) or DEFAULT_RATES.get(
+        sender.kind if sender else SenderNumber.Kind.LONG_CODE, 1.0
+    )
+    return f"sms:{account_sid}:{communication.from_number}", per_second
+
+
+def _status_callback_url(communication: Communication) -> str:
+    path = reverse("twilio-status-callback", urlconf="config.urls_tenants", kwargs={"token": communication.public_token})
+    return tenant_base_url(connection.tenant) + path
+
+
+def _twiml_url(communication: Communication) -> str:
+    document = communication.twiml_document
+    if document is None:
+        if communication.voice_message is not None:
+            document = twiml_document_create(message=communication.voice_message, variables=communication.variables)
+        else:
+            rendered = render(communication.content, communication.variables, voice="Polly.Joanna-Neural", language="en-US")
+            document = TwimlDocument.objects.create(variables=communication.variables, xml=rendered.twiml)
+        Communication.objects.filter(pk=communication.pk).update(twiml_document=document)
+    path = reverse("twiml-document", urlconf="config.urls_tenants", kwargs={"token": document.public_token})
+    return tenant_base_url(connection.tenant) + path
+
+
+def _begin_attempt(communication_id: int) -> tuple[Verdict | None, Communication | None, bool]:
+    """Claims the item for one attempt. Returns (verdict to stop with, the item, whether to reconcile first)."""
+    with transaction.atomic():
+        communication = Communication.objects.select_for_update(skip_locked=True).filter(pk=communication_id).first()
+        if communication is None:
+            exists = Communication.objects.filter(pk=communication_id).exists()
+            return (Verdict(retry_in=1.0) if exists else DONE), None, False  # busy elsewhere, or deleted
+        reconcile = False
+        if communication.status == Status.DISPATCHING:
+            lease_ends = communication.attempt_started_at + ATTEMPT_LEASE
+            if timezone.now() < lease_ends:
+                return Verdict(retry_in=(lease_ends - timezone.now()).total_seconds()), None, False
+            reconcile = True
+        elif communication.status != Status.PENDING:
+            return DONE, None, False  # canceled, scheduled for later, or already with Twilio
+        account = TwilioAccount.objects.get(tenant=connection.tenant)
+        bucket, per_second = _rate_bucket(communication, account.account_sid)
+        wait = take_token(bucket=bucket, per_second=per_second)
+        if wait > 0:
+            # An unknown earlier attempt stays `dispatching`, so the next pick-up still reconciles first.
+            return Verdict(retry_in=wait + random.uniform(0, 0.05)), None, False
+        previous_start = communication.attempt_started_at
+        communication.status = Status.DISPATCHING
+        communication.attempt_started_at = timezone.now()
+        communication.attempts += 1
+        communication.save(update_fields=["status", "attempt_started_at", "attempts", "updated_at"])
+        if reconcile:
+            communication.attempt_started_at = previous_start
+    return None, communication, reconcile
+
+
+def _find_earlier_send(gateway: TwilioGateway, communication: Communication) -> GatewayResult:
+    since = communication.attempt_started_at - CLOCK_SKEW
+    if communication.channel == Communication.Channel.SMS:
+        result = gateway.messages_sent_since(to=communication.to_number, from_=communication.from_number, since=since)
+    else:
+        result = gateway.calls_placed_since(to=communication.to_number, from_=communication.from_number, since=since)
+    if not result.ok:
+        return result
+    known = set(
+        Communication.objects.filter(twilio_sid__in=[r.sid for r in result.payload]).values_list("twilio_sid", flat=True)
+    )
+    for resource in result.payload:
+        same_body = communication.channel == Communication.Channel.CALL or resource.extra.get("body") == communication.content
+        if resource.sid not in known and same_body:
+            return GatewayResult(outcome=Outcome.SUCCESS, payload=resource)
+    return GatewayResult(outcome=Outcome.SUCCESS, payload=None)
+
+
+def _hand_over(gateway: TwilioGateway, communication: Communication) -> GatewayResult:
+    if communication.channel == Communication.Channel.SMS:
+        return gateway.send_message(
+            to=communication.to_number,
+            from_=communication.from_number,
+            body=communication.content,
+            media_urls=communication.media_urls,
+            status_callback=_status_callback_url(communication),
+        )
+    return gateway.create_call(
+        to=communication.to_number,
+        from_=communication.from_number,
+        twiml_url=_twiml_url(communication),
+        status_callback=_status_callback_url(communication),
+        record=communication.record,
+        machine_detection=communication.machine_detection,
+    )
+
+
+def _record_success(communication_id: int, resource: SentResource) -> None:
+    with transaction.atomic():
+        communication = Communication.objects.select_for_update().get(pk=communication_id)
+        communication.twilio_sid = resource.sid
+        # A callback may have moved it further while the request was on its way back.
+        if communication.status == Status.DISPATCHING or advances(communication.status, resource.status):
+            communication.status = resource.status
+        communication.error_code = communication.error_message = ""
+        communication.save()
+
+
+def _record_failure(communication_id: int, result: GatewayResult) -> Verdict:
+    with transaction.atomic():
+        communication = Communication.objects.select_for_update().get(pk=communication_id)
+        communication.error_code = str(result.twilio_code or "")
+        communication.error_message = result.message[:2000]
+        verdict = DONE
+        if result.outcome is Outcome.RETRYABLE and communication.attempts < MAX_ATTEMPTS:
+            communication.status = Status.PENDING
+            verdict = Verdict(retry_in=max(result.retry_after_seconds or 0, backoff_seconds(communication.attempts)))
+        else:
+            communication.status = Status.FAILED
+            if result.outcome is Outcome.RETRYABLE:
+                communication.error_message = f"Gave up after {communication.attempts} attempts: {communication.error_message}"
+        communication.save()
+    if communication.status == Status.FAILED:
+        if result.twilio_code == UNSUBSCRIBED_CODE and communication.channel == Communication.Channel.SMS:
+            opt_out_add(phone_number=communication.to_number, source=OptOut.Source.TWILIO_21610)
+        platform_error_record(
+            source=f"deliver {communication.channel}",
+            message=communication.error_message,
+            twilio_code=result.twilio_code,
+            communication=communication,
+            http_status=result.http_status,
+        )
+    return verdict
+
+
+def deliver(*, communication_id: int) -> Verdict:
+    stop, communication, reconcile = _begin_attempt(communication_id)
+    if stop is not None:
+        return stop
+    gateway = _gateway()
+    if reconcile:
+        earlier = _find_earlier_send(gateway, communication)
+        if not earlier.ok:
+            return _record_failure(communication_id, earlier)
+        if earlier.payload is not None:
+            _record_success(communication_id, earlier.payload)
+            return DONE
+    result = _hand_over(gateway, communication)
+    if result.ok:
+        _record_success(communication_id, result.payload)
+        return DONE
+    return _record_failure(communication_id, result)
+
+
+def hang_up(*, communication_id: int) -> None:
+    communication = Communication.objects.get(pk=communication_id)
+    if communication.twilio_sid:
+        result = _gateway().cancel_call(sid=communication.twilio_sid)
+        if not result.ok:
+            platform_error_record(
+                source="hang up call", message=result.message, twilio_code=result.twilio_code, communication=communication
+            )

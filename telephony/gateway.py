@@ -1,0 +1,202 @@
+"""The one way Switchboard talks to Twilio.
+
+A gateway is built per Twilio account (a tenant's subaccount or its own credentials). It uses the
+real twilio-python client; with TWILIO_MODE=sandbox the client's HTTP layer is pointed at the
+built-in sandbox instead of api.twilio.com, and nothing else changes. Every call returns a
+GatewayResult that says whether it worked, may work if retried, or never will.
+"""
+
+import enum
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from functools import lru_cache
+from typing import Any, TypeVar
+
+import requests
+from django.conf import settings
+from twilio.base.exceptions import TwilioException, TwilioRestException
+from twilio.http.http_client import TwilioHttpClient
+from twilio.rest import Client
+
+REQUEST_TIMEOUT_SECONDS = 15
+
+# Twilio error codes that no retry can fix (https://www.twilio.com/docs/api/errors).
+PERMANENT_CODES = frozenset(
+    {
+        20003,  # authentication failed
+        20404,  # resource not found
+        21211,  # invalid 'To' number
+        21212,  # invalid 'From' number
+        21214,  # 'To' number cannot be reached
+        21408,  # geographic permission not enabled for the region
+        21602,  # message body required
+        21604,  # 'To' number required
+        21606,  # 'From' number is not SMS-capable
+        21610,  # recipient has unsubscribed (replied STOP)
+        21612,  # cannot route to this number
+        21614,  # 'To' is not a mobile number
+    }
+)
+RETRYABLE_CODES = frozenset({20429, 20500, 20503})
+UNSUBSCRIBED_CODE = 21610
+
+T = TypeVar("T")
+
+
+class Outcome(enum.StrEnum):
+    SUCCESS = "success"
+    RETRYABLE = "retryable"
+    PERMANENT = "permanent"
+
+
+@dataclass(frozen=True)
+class GatewayResult:
+    outcome: Outcome
+    payload: Any = None
+    twilio_code: int | None = None
+    http_status: int | None = None
+    message: str = ""
+    retry_after_seconds: float | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.outcome is Outcome.SUCCESS
+
+
+@dataclass(frozen=True)
+class SentResource:
+    sid: str
+    status: str
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+def classify(error: Exception) -> GatewayResult:
+    """Maps what twilio-python or the network raised to an outcome, keeping Twilio's code and message."""
+    if isinstance(error, TwilioRestException):
+        retry_after = None
+        details = error.details if isinstance(error.details, dict) else {}
+        if "retry_after" in details:
+            retry_after = float(details["retry_after"])
+        retryable = error.status == 429 or error.status >= 500 or error.code in RETRYABLE_CODES
+        if error.code in PERMANENT_CODES:
+            retryable = False
+        return GatewayResult(
+            outcome=Outcome.RETRYABLE if retryable else Outcome.PERMANENT,
+            twilio_code=error.code,
+            http_status=error.status,
+            message=error.msg or str(error),
+            retry_after_seconds=retry_after,
+        )
+    if isinstance(error, (requests.Timeout, requests.ConnectionError)):
+        return GatewayResult(outcome=Outcome.RETRYABLE, message=f"{type(error).__name__}: {error}")
+    if isinstance(error, TwilioException):
+        return GatewayResult(outcome=Outcome.RETRYABLE, message=str(error))
+    raise error
+
+
+class RedirectingHttpClient(TwilioHttpClient):
+    """twilio-python's own HTTP client, sending what it would send to *.twilio.com to another base URL."""
+
+    def __init__(self, base_url: str, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.base_url = base_url.rstrip("/")
+
+    def request(self, method: str, url: str, *args: Any, **kwargs: Any) -> Any:
+        scheme_and_host, _, path = url.partition("://")[2].partition("/")
+        if scheme_and_host.endswith("twilio.com"):
+            url = f"{self.base_url}/{path}"
+        return super().request(method, url, *args, **kwargs)
+
+
+@lru_cache(maxsize=1024)
+def _client(account_sid: str, auth_token: str, base_url: str | None) -> Client:
+    # One client (and so one pooled HTTP session) per account and process.
+    http_client = (
+        RedirectingHttpClient(base_url, timeout=REQUEST_TIMEOUT_SECONDS)
+        if base_url
+        else TwilioHttpClient(timeout=REQUEST_TIMEOUT_SECONDS)
+    )
+    return Client(account_sid, auth_token, http_client=http_client)
+
+
+def api_base_url() -> str | None:
+    """None means the real Twilio; in sandbox mode, the sandbox's base URL."""
+    if settings.TWILIO_MODE == "live":
+        return None
+    return settings.TWILIO_SANDBOX_URL
+
+
+class TwilioGateway:
+    def __init__(self, *, account_sid: str, auth_token: str) -> None:
+        self.account_sid = account_sid
+        self._client = _client(account_sid, auth_token, api_base_url())
+
+    @classmethod
+    def platform(cls) -> "TwilioGateway":
+        """The platform's master account, which owns the tenants' subaccounts."""
+        return cls(account_sid=settings.TWILIO_ACCOUNT_SID, auth_token=settings.TWILIO_AUTH_TOKEN)
+
+    def _call(self, operation: Callable[[], T], convert: Callable[[T], Any]) -> GatewayResult:
+        try:
+            value = operation()
+        except (TwilioException, requests.RequestException) as error:
+            return classify(error)
+        return GatewayResult(outcome=Outcome.SUCCESS, payload=convert(value))
+
+    def verify_credentials(self) -> GatewayResult:
+        return self._call(lambda: self._client.api.v2010.accounts(self.account_sid).fetch(), lambda account: account.status)
+
+    def create_subaccount(self, *, friendly_name: str) -> GatewayResult:
+        """payload: (sid, auth_token) of the new subaccount."""
+        return self._call(
+            lambda: self._client.api.v2010.accounts.create(friendly_name=friendly_name[:64]),
+            lambda account: (account.sid, account.auth_token),
+        )
+
+    def send_message(
+        self, *, to: str, from_: str, body: str, media_urls: Sequence[str] = (), status_callback: str | None = None
+    ) -> GatewayResult:
+        kwargs: dict[str, Any] = {"to": to, "from_": from_, "body": body}
+        if media_urls:
+            kwargs["media_url"] = list(media_urls)
+        if status_callback:
+            kwargs["status_callback"] = status_callback
+        return self._call(
+            lambda: self._client.messages.create(**kwargs),
+            lambda message: SentResource(sid=message.sid, status=message.status, extra={"num_segments": message.num_segments}),
+        )
+
+    def create_call(
+        self,
+        *,
+        to: str,
+        from_: str,
+        twiml_url: str,
+        status_callback: str | None = None,
+        record: bool = False,
+        machine_detection: bool = False,
+    ) -> GatewayResult:
+        kwargs: dict[str, Any] = {"to": to, "from_": from_, "url": twiml_url, "record": record}
+        if status_callback:
+            kwargs["status_callback"] = status_callback
+            kwargs["status_callback_event"] = ["initiated", "ringing", "answered", "completed"]
+        if machine_detection:
+            kwargs["machine_detection"] = "Enable"
+        return self._call(lambda: self._client.calls.create(**kwargs), lambda call: SentResource(sid=call.sid, status=call.status))
+
+    def messages_sent_since(self, *, to: str, from_: str, since: datetime) -> GatewayResult:
+        """What Twilio has from this sender to this number since `since`: the ground truth for reconciling."""
+        return self._call(
+            lambda: self._client.messages.list(to=to, from_=from_, date_sent_after=since, limit=100),
+            lambda messages: [SentResource(sid=m.sid, status=m.status, extra={"body": m.body}) for m in messages],
+        )
+
+    def calls_placed_since(self, *, to: str, from_: str, since: datetime) -> GatewayResult:
+        return self._call(
+            lambda: self._client.calls.list(to=to, from_=from_, start_time_after=since, limit=100),
+            lambda calls: [SentResource(sid=c.sid, status=c.status) for c in calls],
+        )
+
+    def cancel_call(self, *, sid: str) -> GatewayResult:
+        return self._call(lambda: self._client.calls(sid).update(status="canceled"), lambda call: call.status)

@@ -1,0 +1,100 @@
+from rest_framework import serializers
+
+from telephony.models import Communication, PlatformError
+from telephony.registry.models import TwilioAccount
+from telephony.statuses import Status
+
+MAX_MEDIA_URLS = 10
+
+
+class CommunicationSerializer(serializers.ModelSerializer):
+    to = serializers.CharField(source="to_number")
+    voice_message_id = serializers.IntegerField(allow_null=True)
+
+    class Meta:
+        model = Communication
+        fields = [
+            "id", "channel", "direction", "to", "content", "media_urls", "encoding", "segments",
+            "voice_message_id", "variables", "record", "machine_detection", "status", "send_at", "attempts",
+            "twilio_sid", "error_code", "error_message", "cost_amount", "cost_currency", "duration_seconds",
+            "occurred_at", "created_at", "updated_at",
+        ]
+        read_only_fields = fields
+
+    def get_fields(self) -> dict:
+        fields = super().get_fields()
+        fields["from"] = serializers.CharField(source="from_number", read_only=True)  # a Python keyword
+        return fields
+
+
+class _SendFields(serializers.Serializer):
+    to = serializers.CharField(max_length=32)
+    variables = serializers.DictField(child=serializers.JSONField(), required=False, default=dict)
+    send_at = serializers.DateTimeField(required=False, allow_null=True, default=None)
+
+    def get_fields(self) -> dict:
+        fields = super().get_fields()
+        # "from" is what Twilio and integrators call it, and a Python keyword.
+        fields["from"] = serializers.CharField(max_length=32, required=False, allow_blank=True, source="from_")
+        return fields
+
+    def validate_variables(self, variables: dict) -> dict:
+        for name, value in variables.items():
+            if isinstance(value, (dict, list)):
+                raise serializers.ValidationError(f"'{name}' must be a string, number or boolean.")
+        return variables
+
+
+class MessageCreateSerializer(_SendFields):
+    body = serializers.CharField(required=False, allow_blank=True, max_length=1600)
+    voice_message_id = serializers.IntegerField(required=False, allow_null=True, help_text="Use this template as the text.")
+    media_urls = serializers.ListField(child=serializers.URLField(), required=False, default=list, max_length=MAX_MEDIA_URLS)
+
+    def validate(self, data: dict) -> dict:
+        if data.get("body") and data.get("voice_message_id"):
+            raise serializers.ValidationError({"body": ["Give a body or a voice_message_id, not both."]})
+        if not data.get("body") and not data.get("voice_message_id") and not data.get("media_urls"):
+            raise serializers.ValidationError({"body": ["Give a body, a voice_message_id or media_urls."]})
+        return data
+
+
+class CallCreateSerializer(_SendFields):
+    voice_message_id = serializers.IntegerField(required=False, allow_null=True)
+    text = serializers.CharField(required=False, allow_blank=True, max_length=4000, help_text="Spoken when no voice message is given.")
+    record = serializers.BooleanField(required=False, default=False)
+    machine_detection = serializers.BooleanField(required=False, default=False)
+
+    def validate(self, data: dict) -> dict:
+        if bool(data.get("voice_message_id")) == bool(data.get("text")):
+            raise serializers.ValidationError({"voice_message_id": ["Give exactly one of voice_message_id and text."]})
+        return data
+
+
+class CommunicationFilterSerializer(serializers.Serializer):
+    type = serializers.ChoiceField(choices=Communication.Channel.choices, required=False)
+    status = serializers.ChoiceField(choices=Status.choices, required=False)
+    direction = serializers.ChoiceField(choices=Communication.Direction.choices, required=False)
+    number = serializers.CharField(required=False, max_length=32, help_text="Matches to or from.")
+    date_from = serializers.DateTimeField(required=False)
+    date_to = serializers.DateTimeField(required=False)
+
+
+class TwilioAccountSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = TwilioAccount
+        fields = ["kind", "status", "account_sid", "status_detail", "updated_at"]
+        read_only_fields = fields
+
+
+class OwnCredentialsSerializer(serializers.Serializer):
+    account_sid = serializers.RegexField(r"^AC[0-9a-fA-F]{32}$")
+    auth_token = serializers.CharField(min_length=16, max_length=64, write_only=True)
+
+
+class PlatformErrorSerializer(serializers.ModelSerializer):
+    communication_id = serializers.IntegerField(allow_null=True)
+
+    class Meta:
+        model = PlatformError
+        fields = ["id", "occurred_at", "source", "message", "twilio_code", "communication_id", "context"]
+        read_only_fields = fields

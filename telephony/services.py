@@ -1,0 +1,206 @@
+from collections.abc import Mapping, Sequence
+from datetime import datetime
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from django.db import IntegrityError, connection, transaction
+from django.utils import timezone
+
+from telephony import policies, scheduling
+from telephony.models import Communication, OptOut, PlatformError
+from telephony.registry.models import TwilioAccount
+from telephony.sms import sms_shape
+from telephony.statuses import ACTIVE_CALL, NOT_YET_SENT, Status, advances
+from tenants.models import Tenant
+from voice import templating
+from voice.models import VoiceMessage
+
+
+class NotReady(policies.PolicyError):
+    pass
+
+
+def _usable_account(tenant: Tenant) -> TwilioAccount:
+    account = TwilioAccount.objects.filter(tenant=tenant).first()
+    if account is None or not account.is_usable:
+        state = account.get_status_display().lower() if account else "not set up"
+        raise NotReady(f"This account's Twilio connection is {state}; try again shortly.", code="twilio-not-ready", status=409)
+    return account
+
+
+def _queue_or_schedule(communication: Communication) -> None:
+    if communication.status == Status.SCHEDULED:
+        transaction.on_commit(lambda: scheduling.schedule(schema=connection.schema_name, communication=communication))
+    else:
+        transaction.on_commit(lambda: scheduling.queue_now(communication_id=communication.pk))
+
+
+def sms_text(*, body: str | None, voice_message: VoiceMessage | None, variables: Mapping[str, Any]) -> str:
+    """The SMS text: the body as given, or a voice message's template with its variables filled in
+    (say-as markers become plain text; audio placeholders are left out)."""
+    if voice_message is None:
+        return body or ""
+    parts = []
+    for part in templating.parse(voice_message.template_text):
+        if isinstance(part, templating.Text):
+            parts.append(part.text)
+        elif isinstance(part, templating.Variable):
+            if variables.get(part.name) is None:
+                raise templating.MissingValuesError([part.name], [])
+            parts.append(str(variables[part.name]))
+    return "".join(parts).strip()
+
+
+def sms_send(
+    *,
+    tenant: Tenant,
+    to: str,
+    from_: str | None = None,
+    body: str | None = None,
+    voice_message: VoiceMessage | None = None,
+    variables: Mapping[str, Any] | None = None,
+    media_urls: Sequence[str] = (),
+    send_at: datetime | None = None,
+) -> Communication:
+    """Checks every policy, records the message and queues it (or schedules it); Twilio is called by a worker."""
+    variables = dict(variables or {})
+    number = policies.destination_checked(tenant=tenant, to=to, channel=Communication.Channel.SMS)
+    sender = policies.sender_checked(from_=from_)
+    text = sms_text(body=body, voice_message=voice_message, variables=variables)
+    if not text and not media_urls:
+        raise policies.PolicyError("The message has no text and no media.", code="empty-message", field="body")
+    policies.daily_limit_checked(tenant=tenant, channel=Communication.Channel.SMS)
+    _usable_account(tenant)
+    shape = sms_shape(text)
+    with transaction.atomic():
+        communication = Communication.objects.create(
+            channel=Communication.Channel.SMS,
+            to_number=number,
+            from_number=sender.phone_number,
+            content=text,
+            media_urls=list(media_urls),
+            encoding=shape.encoding,
+            segments=shape.segments,
+            voice_message=voice_message,
+            variables=variables,
+            send_at=send_at,
+            status=Status.SCHEDULED if send_at and send_at > timezone.now() else Status.PENDING,
+        )
+        _queue_or_schedule(communication)
+    return communication
+
+
+def call_place(
+    *,
+    tenant: Tenant,
+    to: str,
+    from_: str | None = None,
+    voice_message: VoiceMessage | None = None,
+    text: str | None = None,
+    variables: Mapping[str, Any] | None = None,
+    record: bool = False,
+    machine_detection: bool = False,
+    send_at: datetime | None = None,
+) -> Communication:
+    variables = dict(variables or {})
+    number = policies.destination_checked(tenant=tenant, to=to, channel=Communication.Channel.CALL)
+    sender = policies.sender_checked(from_=from_)
+    template = voice_message.template_text if voice_message else (text or "")
+    if not template.strip():
+        raise policies.PolicyError("Give a voice_message_id or the text to speak.", code="empty-call", field="text")
+    names, _ = templating.placeholders(template)  # a syntax error surfaces here, not in the worker
+    missing = [name for name in names if variables.get(name) is None]
+    if missing:
+        raise templating.MissingValuesError(missing, [])
+    policies.daily_limit_checked(tenant=tenant, channel=Communication.Channel.CALL)
+    _usable_account(tenant)
+    with transaction.atomic():
+        communication = Communication.objects.create(
+            channel=Communication.Channel.CALL,
+            to_number=number,
+            from_number=sender.phone_number,
+            content=template if voice_message is None else "",
+            voice_message=voice_message,
+            variables=variables,
+            record=record,
+            machine_detection=machine_detection,
+            send_at=send_at,
+            status=Status.SCHEDULED if send_at and send_at > timezone.now() else Status.PENDING,
+        )
+        _queue_or_schedule(communication)
+    return communication
+
+
+def communication_cancel(*, communication: Communication) -> Communication:
+    """Calls off what has not gone yet; a call already with Twilio is hung up by a worker."""
+    with transaction.atomic():
+        locked = Communication.objects.select_for_update().get(pk=communication.pk)
+        if locked.status in NOT_YET_SENT:
+            locked.status = Status.CANCELED
+            locked.save(update_fields=["status", "updated_at"])
+        elif locked.channel == Communication.Channel.CALL and locked.status in ACTIVE_CALL and locked.twilio_sid:
+            transaction.on_commit(lambda: scheduling.hang_up_now(communication_id=locked.pk))
+        else:
+            raise policies.PolicyError(
+                f"It is already {locked.get_status_display().lower()} and can no longer be canceled.",
+                code="not-cancelable",
+                status=409,
+            )
+    return locked
+
+
+def _decimal_or_none(value: str | None) -> Decimal | None:
+    try:
+        return Decimal(value) if value not in (None, "") else None
+    except InvalidOperation:
+        return None
+
+
+def status_callback_apply(*, communication: Communication, params: Mapping[str, str]) -> bool:
+    """Applies Twilio's status callback if it moves the status forward. Returns whether anything changed.
+
+    Duplicates and late arrivals (a `ringing` after `completed`) change nothing.
+    """
+    new_status = params.get("MessageStatus") or params.get("CallStatus") or ""
+    with transaction.atomic():
+        locked = Communication.objects.select_for_update().get(pk=communication.pk)
+        if locked.twilio_sid and params.get("MessageSid", params.get("CallSid")) not in (None, locked.twilio_sid):
+            return False
+        if not advances(locked.status, new_status):
+            return False
+        locked.status = new_status
+        locked.error_code = params.get("ErrorCode", "") or locked.error_code
+        if params.get("CallDuration"):
+            locked.duration_seconds = int(params["CallDuration"])
+        price = _decimal_or_none(params.get("Price"))
+        if price is not None:
+            locked.cost_amount = abs(price)
+        locked.save()
+    if new_status == Status.UNDELIVERED or new_status == Status.FAILED:
+        platform_error_record(
+            source="twilio status callback",
+            message=f"Twilio reported {new_status} for {locked.to_number}.",
+            twilio_code=params.get("ErrorCode", ""),
+            communication=locked,
+        )
+    return True
+
+
+def opt_out_add(*, phone_number: str, source: str) -> OptOut:
+    try:
+        with transaction.atomic():
+            return OptOut.objects.create(phone_number=phone_number, source=source)
+    except IntegrityError:
+        return OptOut.objects.get(phone_number=phone_number)
+
+
+def platform_error_record(
+    *, source: str, message: str, twilio_code: str | int | None = "", communication: Communication | None = None, **context: Any
+) -> PlatformError:
+    return PlatformError.objects.create(
+        source=source,
+        message=message,
+        twilio_code=str(twilio_code or ""),
+        communication=communication,
+        context=context,
+    )
