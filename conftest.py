@@ -22,6 +22,8 @@ from rest_framework.test import APIClient
 from tenants.models import Tenant
 from tenants.services import tenant_onboard
 
+pytest_plugins = ["telephony.tests.platform_fixtures"]
+
 PASSWORD = "correct-horse-battery-staple"
 
 

@@ -194,6 +194,8 @@ LOGGING = {
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": env("LOG_LEVEL", default="INFO")},
+    # twilio-python logs every request with its headers at INFO; keep only its warnings.
+    "loggers": {"twilio.http_client": {"level": "WARNING"}},
 }
 
 # How tenant URLs are written in emails and command output (http://demo.localhost:8000).

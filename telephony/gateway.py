@@ -20,6 +20,7 @@ from twilio.http.http_client import TwilioHttpClient
 from twilio.rest import Client
 
 REQUEST_TIMEOUT_SECONDS = 15
+RECONCILE_PAGE = 50
 
 # Twilio error codes that no retry can fix (https://www.twilio.com/docs/api/errors).
 PERMANENT_CODES = frozenset(
@@ -186,16 +187,24 @@ class TwilioGateway:
         return self._call(lambda: self._client.calls.create(**kwargs), lambda call: SentResource(sid=call.sid, status=call.status))
 
     def messages_sent_since(self, *, to: str, from_: str, since: datetime) -> GatewayResult:
-        """What Twilio has from this sender to this number since `since`: the ground truth for reconciling."""
+        """What Twilio has from this sender to this number since `since`: the ground truth for reconciling.
+
+        Not filtered by DateSent on Twilio's side: a message still queued has no date_sent yet, and
+        is exactly the one a reconciliation must not miss. Newest come first, so a page is enough.
+        """
         return self._call(
-            lambda: self._client.messages.list(to=to, from_=from_, date_sent_after=since, limit=100),
-            lambda messages: [SentResource(sid=m.sid, status=m.status, extra={"body": m.body}) for m in messages],
+            lambda: self._client.messages.list(to=to, from_=from_, limit=RECONCILE_PAGE),
+            lambda messages: [
+                SentResource(sid=m.sid, status=m.status, extra={"body": m.body})
+                for m in messages
+                if m.date_created is None or m.date_created >= since
+            ],
         )
 
     def calls_placed_since(self, *, to: str, from_: str, since: datetime) -> GatewayResult:
         return self._call(
-            lambda: self._client.calls.list(to=to, from_=from_, start_time_after=since, limit=100),
-            lambda calls: [SentResource(sid=c.sid, status=c.status) for c in calls],
+            lambda: self._client.calls.list(to=to, from_=from_, limit=RECONCILE_PAGE),
+            lambda calls: [SentResource(sid=c.sid, status=c.status) for c in calls if c.date_created is None or c.date_created >= since],
         )
 
     def cancel_call(self, *, sid: str) -> GatewayResult:

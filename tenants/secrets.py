@@ -56,7 +56,7 @@ class EncryptedTextField(models.TextField):
     """A text column whose database value is a Fernet token; Python code only ever sees plaintext."""
 
     def from_db_value(self, value: str | None, expression: Any, connection: Any) -> str | None:
-        return None if value is None else decrypt_secret(value)
+        return value if not value else decrypt_secret(value)  # "" and None are stored as they are
 
     def get_prep_value(self, value: Any) -> str | None:
         value = super().get_prep_value(value)

@@ -77,3 +77,4 @@ def test_encrypted_field_stores_tokens_and_reads_plaintext(keys) -> None:
     assert field.from_db_value(stored, None, None) == "AC-secret"
     assert field.get_prep_value(None) is None
     assert field.from_db_value(None, None, None) is None
+    assert field.get_prep_value("") == "" and field.from_db_value("", None, None) == ""
