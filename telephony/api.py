@@ -6,18 +6,21 @@ from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import exceptions, mixins, status, viewsets
 from rest_framework.decorators import action
+from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from telephony import selectors, services
+from telephony import campaigns, selectors, services
 from telephony.idempotency import idempotent
-from telephony.models import Communication, PlatformError
+from telephony.models import Campaign, Communication, PlatformError
 from telephony.policies import PolicyError
 from telephony.registry import services as registry_services
 from telephony.registry.models import TwilioAccount
 from telephony.serializers import (
     CallCreateSerializer,
+    CampaignCreateSerializer,
+    CampaignSerializer,
     CommunicationFilterSerializer,
     CommunicationSerializer,
     MessageCreateSerializer,
@@ -192,3 +195,59 @@ class TwilioAccountView(APIView):
     def delete(self, request: Request) -> Response:
         account = registry_services.twilio_account_request_subaccount(tenant=connection.tenant)
         return Response(TwilioAccountSerializer(account).data, status=status.HTTP_202_ACCEPTED)
+
+
+class CampaignViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+    """Bulk sends with live progress; pause, resume or cancel while they run."""
+
+    serializer_class = CampaignSerializer
+    queryset = Campaign.objects.all()
+    parser_classes = [JSONParser, MultiPartParser, FormParser]
+
+    @extend_schema(request=CampaignCreateSerializer, responses={202: CampaignSerializer}, parameters=[IDEMPOTENCY_PARAMETER])
+    @idempotent("campaigns")
+    def create(self, request: Request) -> Response:
+        payload = CampaignCreateSerializer(data=request.data)
+        payload.is_valid(raise_exception=True)
+        data = payload.validated_data
+        try:
+            recipients = (
+                campaigns.recipients_from_csv(data["file"].read().decode("utf-8-sig", errors="replace"))
+                if data.get("file")
+                else campaigns.recipients_from_json(data["recipients"])
+            )
+            campaign = campaigns.campaign_create(
+                tenant=connection.tenant,
+                name=data["name"],
+                channel=data["channel"],
+                recipients=recipients,
+                body=data["body"],
+                voice_message=_voice_message(data.get("voice_message_id")),
+                from_=data.get("from_") or None,
+                send_at=data["send_at"],
+            )
+        except PolicyError as error:
+            raise PolicyRefused(error) from error
+        return Response(CampaignSerializer(campaign).data, status=status.HTTP_202_ACCEPTED)
+
+    def _transition(self, change: Any) -> Response:
+        try:
+            campaign = change(campaign=self.get_object())
+        except PolicyError as error:
+            raise PolicyRefused(error) from error
+        return Response(CampaignSerializer(campaign).data)
+
+    @extend_schema(request=None, responses=CampaignSerializer)
+    @action(detail=True, methods=["post"])
+    def pause(self, request: Request, pk: str) -> Response:
+        return self._transition(campaigns.campaign_pause)
+
+    @extend_schema(request=None, responses=CampaignSerializer)
+    @action(detail=True, methods=["post"])
+    def resume(self, request: Request, pk: str) -> Response:
+        return self._transition(campaigns.campaign_resume)
+
+    @extend_schema(request=None, responses=CampaignSerializer)
+    @action(detail=True, methods=["post"])
+    def cancel(self, request: Request, pk: str) -> Response:
+        return self._transition(campaigns.campaign_cancel)

@@ -22,7 +22,7 @@ from telephony.gateway import (
     SentResource,
     TwilioGateway,
 )
-from telephony.models import Communication, OptOut, SenderNumber
+from telephony.models import Campaign, Communication, OptOut, SenderNumber
 from telephony.ratelimit import DEFAULT_RATES, take_token
 from telephony.registry.models import TwilioAccount
 from telephony.services import opt_out_add, platform_error_record
@@ -110,6 +110,8 @@ def _begin_attempt(communication_id: int) -> tuple[Verdict | None, Communication
             reconcile = True
         elif communication.status != Status.PENDING:
             return DONE, None, False  # canceled, scheduled for later, or already with Twilio
+        if communication.campaign_id and Campaign.objects.filter(pk=communication.campaign_id, status=Campaign.Status.PAUSED).exists():
+            return DONE, None, False  # stays pending; resuming the campaign queues it again
         account = TwilioAccount.objects.get(tenant=connection.tenant)
         bucket, per_second = _rate_bucket(communication, account.account_sid)
         wait = take_token(bucket=bucket, per_second=per_second)

@@ -13,7 +13,8 @@ from django.db import connection
 from django_tenants.utils import schema_context
 
 from config.celery import app
-from telephony.models import Communication
+from telephony.models import Campaign, Communication
+from telephony.statuses import Status
 
 SCHEDULE_KEY = "switchboard:scheduled-communications"
 DELIVER_TASK = "telephony.tasks.deliver_communication"
@@ -48,7 +49,10 @@ def release_due(*, now: datetime, limit: int = 1000) -> int:
             continue  # another process took it
         schema, _, communication_id = member.decode().rpartition(":")
         with schema_context(schema):
-            if Communication.objects.filter(pk=communication_id, status="scheduled").update(status="pending"):
+            if Communication.objects.filter(pk=communication_id, status=Status.SCHEDULED).update(status=Status.PENDING):
+                Campaign.objects.filter(communications__pk=communication_id, status=Campaign.Status.SCHEDULED).update(
+                    status=Campaign.Status.RUNNING
+                )
                 queue_now(communication_id=int(communication_id))
                 released += 1
     connection.set_schema_to_public()

@@ -1,6 +1,7 @@
 from rest_framework import serializers
 
-from telephony.models import Communication, PlatformError
+from telephony.campaigns import campaign_progress
+from telephony.models import Campaign, Communication, PlatformError
 from telephony.registry.models import TwilioAccount
 from telephony.statuses import Status
 
@@ -98,3 +99,55 @@ class PlatformErrorSerializer(serializers.ModelSerializer):
         model = PlatformError
         fields = ["id", "occurred_at", "source", "message", "twilio_code", "communication_id", "context"]
         read_only_fields = fields
+
+
+class CampaignRecipientSerializer(serializers.Serializer):
+    to = serializers.CharField(max_length=32, allow_blank=True)
+    variables = serializers.DictField(child=serializers.JSONField(), required=False, default=dict)
+
+
+class CampaignCreateSerializer(serializers.Serializer):
+    name = serializers.CharField(max_length=200)
+    channel = serializers.ChoiceField(choices=Communication.Channel.choices, default=Communication.Channel.SMS)
+    body = serializers.CharField(required=False, allow_blank=True, default="", max_length=4000)
+    voice_message_id = serializers.IntegerField(required=False, allow_null=True)
+    send_at = serializers.DateTimeField(required=False, allow_null=True, default=None)
+    recipients = CampaignRecipientSerializer(many=True, required=False)
+    file = serializers.FileField(required=False, help_text="CSV with a 'to' column; other columns are variables.")
+
+    def get_fields(self) -> dict:
+        fields = super().get_fields()
+        fields["from"] = serializers.CharField(max_length=32, required=False, allow_blank=True, source="from_")
+        return fields
+
+    def validate(self, data: dict) -> dict:
+        if bool(data.get("recipients")) == bool(data.get("file")):
+            raise serializers.ValidationError({"recipients": ["Give recipients as JSON or a CSV file (one of them)."]})
+        if bool(data.get("body")) == bool(data.get("voice_message_id")):
+            raise serializers.ValidationError({"body": ["Give exactly one of body and voice_message_id."]})
+        return data
+
+
+class CampaignSerializer(serializers.ModelSerializer):
+    progress = serializers.SerializerMethodField()
+    voice_message_id = serializers.IntegerField(allow_null=True)
+
+    class Meta:
+        model = Campaign
+        fields = ["id", "name", "channel", "status", "voice_message_id", "body", "send_at", "progress", "invalid_rows", "created_at"]
+        read_only_fields = fields
+
+    def get_fields(self) -> dict:
+        fields = super().get_fields()
+        fields["from"] = serializers.CharField(source="from_number", read_only=True)
+        return fields
+
+    def to_representation(self, campaign: Campaign) -> dict:
+        data = super().to_representation(campaign)
+        progress = data["progress"]
+        if data["status"] == Campaign.Status.RUNNING and progress["queued"] + progress["sent"] == 0:
+            data["status"] = Campaign.Status.COMPLETED  # nothing left in flight
+        return data
+
+    def get_progress(self, campaign: Campaign) -> dict[str, int]:
+        return campaign_progress(campaign=campaign)

@@ -20,7 +20,7 @@ class NotReady(policies.PolicyError):
     pass
 
 
-def _usable_account(tenant: Tenant) -> TwilioAccount:
+def twilio_account_usable(tenant: Tenant) -> TwilioAccount:
     account = TwilioAccount.objects.filter(tenant=tenant).first()
     if account is None or not account.is_usable:
         state = account.get_status_display().lower() if account else "not set up"
@@ -70,7 +70,7 @@ def sms_send(
     if not text and not media_urls:
         raise policies.PolicyError("The message has no text and no media.", code="empty-message", field="body")
     policies.daily_limit_checked(tenant=tenant, channel=Communication.Channel.SMS)
-    _usable_account(tenant)
+    twilio_account_usable(tenant)
     shape = sms_shape(text)
     with transaction.atomic():
         communication = Communication.objects.create(
@@ -113,7 +113,7 @@ def call_place(
     if missing:
         raise templating.MissingValuesError(missing, [])
     policies.daily_limit_checked(tenant=tenant, channel=Communication.Channel.CALL)
-    _usable_account(tenant)
+    twilio_account_usable(tenant)
     with transaction.atomic():
         communication = Communication.objects.create(
             channel=Communication.Channel.CALL,

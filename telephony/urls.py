@@ -7,6 +7,7 @@ router = SimpleRouter(trailing_slash=True)
 router.register("messages", api.MessageViewSet, basename="message")
 router.register("calls", api.CallViewSet, basename="call")
 router.register("communications", api.CommunicationLogViewSet, basename="communication")
+router.register("campaigns", api.CampaignViewSet, basename="campaign")
 router.register("errors", api.PlatformErrorViewSet, basename="platform-error")
 
 api_urlpatterns = [path("twilio-account/", api.TwilioAccountView.as_view(), name="twilio-account"), *router.urls]

@@ -1,0 +1,187 @@
+"""Bulk sends: one template to many recipients, each with their own variables, with live progress."""
+
+import csv
+import io
+from collections import Counter
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from django.db import connection, transaction
+from django.db.models import Count
+from django.utils import timezone
+
+from telephony import policies, scheduling
+from telephony.models import Campaign, Communication
+from telephony.services import sms_text, twilio_account_usable
+from telephony.sms import sms_shape
+from telephony.statuses import NOT_YET_SENT, Status
+from tenants.models import Tenant
+from voice import templating
+from voice.models import VoiceMessage
+
+MAX_RECIPIENTS = 50_000
+PROGRESS_GROUPS = {
+    "queued": {Status.SCHEDULED, Status.PENDING, Status.DISPATCHING, Status.QUEUED},
+    "sent": {Status.SENDING, Status.SENT, Status.INITIATED, Status.RINGING, Status.IN_PROGRESS},
+    "delivered": {Status.DELIVERED, Status.COMPLETED},
+    "failed": {Status.FAILED, Status.UNDELIVERED, Status.BUSY, Status.NO_ANSWER},
+    "canceled": {Status.CANCELED},
+}
+
+
+@dataclass(frozen=True)
+class Recipient:
+    row: int
+    to: str
+    variables: dict[str, Any]
+
+
+def recipients_from_csv(content: str) -> list[Recipient]:
+    """Rows of a CSV with a `to` column; every other column is a variable of that row."""
+    reader = csv.DictReader(io.StringIO(content.lstrip("\ufeff")))
+    if not reader.fieldnames or "to" not in reader.fieldnames:
+        raise policies.PolicyError("The CSV needs a header row with a 'to' column.", code="bad-csv", status=400, field="file")
+    return [
+        # An empty cell is a missing value, not an empty one.
+        Recipient(row=number, to=(row.pop("to") or "").strip(), variables={k: v for k, v in row.items() if k and v})
+        for number, row in enumerate(reader, start=2)
+    ]
+
+
+def campaign_create(
+    *,
+    tenant: Tenant,
+    name: str,
+    channel: str,
+    recipients: Iterable[Recipient],
+    body: str = "",
+    voice_message: VoiceMessage | None = None,
+    from_: str | None = None,
+    send_at: datetime | None = None,
+) -> Campaign:
+    """Checks every row; valid rows become calls or messages, invalid ones are kept with their reason."""
+    recipients = list(recipients)
+    if len(recipients) > MAX_RECIPIENTS:
+        raise policies.PolicyError(f"At most {MAX_RECIPIENTS} recipients per campaign.", code="too-many", status=400, field="recipients")
+    sender = policies.sender_checked(from_=from_)
+    twilio_account_usable(tenant)
+    scheduled = send_at is not None and send_at > timezone.now()
+    valid: list[Communication] = []
+    invalid: list[dict[str, Any]] = []
+    seen: set[str] = set()
+    for recipient in recipients:
+        try:
+            communication = _communication_for(tenant, channel, recipient, body, voice_message, sender.phone_number)
+        except (policies.PolicyError, templating.MissingValuesError) as error:
+            invalid.append({"row": recipient.row, "to": recipient.to, "reason": getattr(error, "message", str(error))})
+            continue
+        if communication.to_number in seen:
+            invalid.append({"row": recipient.row, "to": recipient.to, "reason": "Duplicate of an earlier row."})
+            continue
+        seen.add(communication.to_number)
+        communication.status = Status.SCHEDULED if scheduled else Status.PENDING
+        communication.send_at = send_at
+        valid.append(communication)
+    policies.daily_limit_checked(tenant=tenant, channel=channel, adding=len(valid))
+    with transaction.atomic():
+        campaign = Campaign.objects.create(
+            name=name,
+            channel=channel,
+            voice_message=voice_message,
+            body=body,
+            from_number=sender.phone_number,
+            send_at=send_at,
+            status=Campaign.Status.SCHEDULED if scheduled else Campaign.Status.RUNNING,
+            invalid_rows=invalid,
+        )
+        for communication in valid:
+            communication.campaign = campaign
+        created = Communication.objects.bulk_create(valid, batch_size=1000)
+        _dispatch(created, scheduled=scheduled)
+    return campaign
+
+
+def _communication_for(
+    tenant: Tenant, channel: str, recipient: Recipient, body: str, voice_message: VoiceMessage | None, sender: str
+) -> Communication:
+    number = policies.destination_checked(tenant=tenant, to=recipient.to, channel=channel)
+    if channel == Communication.Channel.SMS:
+        text = sms_text(body=body or None, voice_message=voice_message, variables=recipient.variables)
+        shape = sms_shape(text)
+        return Communication(
+            channel=channel, to_number=number, from_number=sender, content=text, encoding=shape.encoding,
+            segments=shape.segments, voice_message=voice_message, variables=recipient.variables,
+        )
+    template = voice_message.template_text if voice_message else body
+    missing = [name for name in templating.placeholders(template)[0] if recipient.variables.get(name) is None]
+    if missing:
+        raise templating.MissingValuesError(missing, [])
+    return Communication(
+        channel=channel, to_number=number, from_number=sender, content="" if voice_message else body,
+        voice_message=voice_message, variables=recipient.variables,
+    )
+
+
+def _dispatch(communications: list[Communication], *, scheduled: bool) -> None:
+    schema = connection.schema_name
+
+    def send() -> None:
+        for communication in communications:
+            if scheduled:
+                scheduling.schedule(schema=schema, communication=communication)
+            else:
+                scheduling.queue_now(communication_id=communication.pk)
+
+    transaction.on_commit(send)
+
+
+def campaign_progress(*, campaign: Campaign) -> dict[str, int]:
+    """Counts by stage (queued, sent, delivered, failed, canceled), readable while the campaign runs."""
+    counts = Counter(dict(campaign.communications.values("status").annotate(n=Count("id")).values_list("status", "n")))
+    progress = {group: sum(counts[status] for status in statuses) for group, statuses in PROGRESS_GROUPS.items()}
+    progress["total"] = sum(counts.values())
+    progress["invalid"] = len(campaign.invalid_rows)
+    return progress
+
+
+def campaign_pause(*, campaign: Campaign) -> Campaign:
+    """Workers leave a paused campaign's pending items where they are; resume queues them again."""
+    _require(campaign, {Campaign.Status.RUNNING, Campaign.Status.SCHEDULED}, "pause")
+    campaign.status = Campaign.Status.PAUSED
+    campaign.save(update_fields=["status", "updated_at"])
+    return campaign
+
+
+def campaign_resume(*, campaign: Campaign) -> Campaign:
+    _require(campaign, {Campaign.Status.PAUSED}, "resume")
+    with transaction.atomic():
+        campaign.status = Campaign.Status.RUNNING
+        campaign.save(update_fields=["status", "updated_at"])
+        waiting = list(campaign.communications.filter(status=Status.PENDING))
+        _dispatch(waiting, scheduled=False)
+    return campaign
+
+
+def campaign_cancel(*, campaign: Campaign) -> Campaign:
+    _require(campaign, {Campaign.Status.RUNNING, Campaign.Status.SCHEDULED, Campaign.Status.PAUSED}, "cancel")
+    with transaction.atomic():
+        campaign.status = Campaign.Status.CANCELED
+        campaign.save(update_fields=["status", "updated_at"])
+        campaign.communications.filter(status__in=NOT_YET_SENT).update(status=Status.CANCELED, updated_at=timezone.now())
+    return campaign
+
+
+def _require(campaign: Campaign, allowed: set[str], action: str) -> None:
+    if campaign.status not in allowed:
+        raise policies.PolicyError(
+            f"A {campaign.get_status_display().lower()} campaign cannot {action}.", code="campaign-state", status=409
+        )
+
+
+def recipients_from_json(rows: Iterable[Mapping[str, Any]]) -> list[Recipient]:
+    return [
+        Recipient(row=index, to=str(row.get("to", "")).strip(), variables=dict(row.get("variables") or {}))
+        for index, row in enumerate(rows, start=1)
+    ]
