@@ -27,9 +27,13 @@ PERMANENT_CODES = frozenset(
     {
         20003,  # authentication failed
         20404,  # resource not found
+        21210,  # caller ID ('From') not verified for calls
         21211,  # invalid 'To' number
         21212,  # invalid 'From' number
         21214,  # 'To' number cannot be reached
+        21215,  # geographic permission not enabled for calls to this number
+        21216,  # call to this number is blocked
+        21217,  # 'To' does not appear to be a valid number (calls)
         21408,  # geographic permission not enabled for the region
         21602,  # message body required
         21604,  # 'To' number required

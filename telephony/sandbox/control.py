@@ -1,0 +1,173 @@
+"""The sandbox's own control and inspection API under /sandbox/ (not part of Twilio's; no auth: a dev tool).
+
+=======  ===========================  ==================================================================
+Method   Path                         What
+=======  ===========================  ==================================================================
+GET      /sandbox/                    credentials, base URL, timing, faults, counts
+GET      /sandbox/faults              the fault configuration (see faults.py for the fields)
+POST     /sandbox/faults              replace it (JSON body)
+GET      /sandbox/timing              the lifecycle step lengths (see behaviour.Timing)
+POST     /sandbox/timing              change some of them (JSON body, seconds), or {"uniform": 0.0}
+POST     /sandbox/reset               forget every subaccount, message, call and number; clear faults
+                                      and logs (the master account and its token stay)
+GET      /sandbox/messages            every message create the API accepted, oldest first
+GET      /sandbox/calls               every call create the API accepted, oldest first
+GET      /sandbox/callbacks           every webhook sent: status callbacks and TwiML fetches
+GET      /sandbox/requests            every Twilio API request: method, path, status, injected fault
+GET      /sandbox/responses           every Twilio API response body (only while recording)
+POST     /sandbox/responses           {"enabled": true|false} turns recording on or off
+GET      /sandbox/accounts            every account with its auth token (for building clients)
+GET      /sandbox/idle?timeout=5      waits until no lifecycle step or callback is pending
+=======  ===========================  ==================================================================
+
+The log endpoints answer ``{"items": [...], "next": N, "total": T}``; pass ``?since=N`` to get only
+what came after (``limit`` caps a page, default 1000, at most 10000). Every entry carries its
+``index``; messages and calls carry ``received_at`` (Unix time) and ``received_monotonic``
+(time.monotonic() of the sandbox process, which on Linux is the system-wide CLOCK_MONOTONIC: usable
+for rate measurements against the gateway's own monotonic clock on the same machine), plus their
+current ``status`` (and for calls the fetched ``twiml`` and any ``twiml_error``).
+"""
+
+from __future__ import annotations
+
+import json
+from typing import TYPE_CHECKING, Any
+from urllib.parse import parse_qs
+
+from .api import Response
+from .behaviour import Timing
+from .faults import FaultConfig
+from .state import Journal
+
+if TYPE_CHECKING:
+    from .server import SandboxServer
+
+MAX_LIMIT = 10_000
+
+
+class ControlApi:
+    def __init__(self, sandbox: SandboxServer) -> None:
+        self.sandbox = sandbox
+
+    def handle(self, method: str, path: str, query_string: str, body: bytes) -> Response:
+        query = parse_qs(query_string)
+        route = path.rstrip("/") or "/sandbox"
+        journals = self.sandbox.store.journals
+        try:
+            if route == "/sandbox" and method == "GET":
+                return Response(200, self._info())
+            if route == "/sandbox/faults":
+                if method == "POST":
+                    self.sandbox.faults.configure(FaultConfig.from_json(_json(body)))
+                return Response(200, self.sandbox.faults.config.to_json())
+            if route == "/sandbox/timing":
+                if method == "POST":
+                    data = _json(body)
+                    if isinstance(data, dict) and set(data) == {"uniform"}:
+                        self.sandbox.timing = Timing.coerce(data["uniform"])
+                    else:
+                        self.sandbox.timing = Timing.coerce(
+                            {**self.sandbox.timing.to_json(), **(data if isinstance(data, dict) else {})}
+                        )
+                return Response(200, self.sandbox.timing.to_json())
+            if route == "/sandbox/reset" and method == "POST":
+                self.sandbox.reset()
+                return Response(200, {"reset": True})
+            if route == "/sandbox/messages" and method == "GET":
+                return Response(200, self._log(journals.messages, query, self._message_now))
+            if route == "/sandbox/calls" and method == "GET":
+                return Response(200, self._log(journals.calls, query, self._call_now))
+            if route == "/sandbox/callbacks" and method == "GET":
+                return Response(200, self._log(journals.callbacks, query))
+            if route == "/sandbox/requests" and method == "GET":
+                return Response(200, self._log(journals.requests, query))
+            if route == "/sandbox/responses":
+                if method == "POST":
+                    data = _json(body)
+                    if not isinstance(data, dict) or not isinstance(data.get("enabled"), bool):
+                        raise ValueError('expected {"enabled": true|false}')
+                    self.sandbox.record_responses = data["enabled"]
+                    return Response(200, {"enabled": self.sandbox.record_responses})
+                return Response(200, {**self._log(journals.responses, query), "enabled": self.sandbox.record_responses})
+            if route == "/sandbox/accounts" and method == "GET":
+                return Response(200, {"accounts": self._accounts()})
+            if route == "/sandbox/idle" and method == "GET":
+                timeout = min(float(query.get("timeout", ["5"])[0]), 60.0)
+                return Response(200, {"idle": self.sandbox.wait_idle(timeout)})
+        except ValueError as exc:
+            return Response(400, {"error": str(exc)})
+        return Response(404, {"error": f"no {method} {path} in the sandbox control API"})
+
+    def _info(self) -> dict[str, Any]:
+        sandbox = self.sandbox
+        store = sandbox.store
+        with store.lock:
+            counts = {
+                "accounts": len(store.accounts),
+                "messages": len(store.messages.by_sid),
+                "calls": len(store.calls.by_sid),
+                "incoming_phone_numbers": len(store.numbers.by_sid),
+            }
+        return {
+            "base_url": sandbox.base_url,
+            "account_sid": sandbox.account_sid,
+            "auth_token": sandbox.auth_token,
+            "timing": sandbox.timing.to_json(),
+            "faults": sandbox.faults.config.to_json(),
+            "record_responses": sandbox.record_responses,
+            "counts": counts,
+        }
+
+    def _accounts(self) -> list[dict[str, Any]]:
+        store = self.sandbox.store
+        with store.lock:
+            return [
+                {
+                    "sid": a.sid,
+                    "auth_token": a.auth_token,
+                    "owner_account_sid": a.owner_sid,
+                    "friendly_name": a.friendly_name,
+                    "status": a.status,
+                }
+                for a in store.accounts.values()
+            ]
+
+    def _log(self, journal: Journal, query: dict[str, list[str]], live: Any = None) -> dict[str, Any]:
+        try:
+            since = int(query.get("since", ["0"])[0])
+            limit = min(int(query.get("limit", ["1000"])[0]), MAX_LIMIT)
+        except ValueError:
+            raise ValueError("since and limit must be integers") from None
+        items, next_since, total = journal.read(since, limit)
+        if live is not None:
+            with self.sandbox.store.lock:
+                items = [{**item, **live(item["sid"])} for item in items]
+        return {"items": items, "next": next_since, "total": total}
+
+    def _message_now(self, sid: str) -> dict[str, Any]:
+        message = self.sandbox.store.messages.by_sid.get(sid)
+        if message is None:
+            return {"status": None, "deleted": True}
+        return {"status": message.status, "error_code": message.error_code, "from": message.from_}
+
+    def _call_now(self, sid: str) -> dict[str, Any]:
+        call = self.sandbox.store.calls.by_sid.get(sid)
+        if call is None:
+            return {"status": None, "deleted": True}
+        return {
+            "status": call.status,
+            "answered_by": call.answered_by,
+            "duration": call.duration,
+            "twiml": call.fetched_twiml,
+            "twiml_source": call.twiml_source,
+            "twiml_error": call.twiml_error,
+        }
+
+
+def _json(body: bytes) -> Any:
+    if not body:
+        return {}
+    try:
+        return json.loads(body)
+    except json.JSONDecodeError as exc:
+        raise ValueError(f"invalid JSON: {exc}") from None
