@@ -7,7 +7,8 @@ from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from telephony import policies, scheduling
-from telephony.models import Communication, OptOut, PlatformError
+from telephony.models import Communication, OptOut, PlatformError, SenderNumber
+from telephony.phone_numbers import normalize_e164
 from telephony.registry.models import TwilioAccount
 from telephony.sms import sms_shape
 from telephony.statuses import ACTIVE_CALL, NOT_YET_SENT, Status, advances
@@ -204,3 +205,13 @@ def platform_error_record(
         communication=communication,
         context=context,
     )
+
+
+def sender_number_register(*, phone_number: str, kind: str = SenderNumber.Kind.LONG_CODE, is_default: bool = False) -> SenderNumber:
+    """Records a number the tenant may send from (bought through the numbers flow, or a verified caller ID)."""
+    number = normalize_e164(phone_number)
+    with transaction.atomic():
+        if is_default:
+            SenderNumber.objects.filter(is_default=True).exclude(phone_number=number).update(is_default=False)
+        sender, _ = SenderNumber.objects.update_or_create(phone_number=number, defaults={"kind": kind, "is_default": is_default})
+    return sender

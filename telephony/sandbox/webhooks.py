@@ -17,6 +17,7 @@ import hashlib
 import hmac
 import http.client
 import logging
+import os
 import queue
 import threading
 import time
@@ -28,6 +29,8 @@ from urllib.parse import urlencode, urlsplit
 logger = logging.getLogger("telephony.sandbox.webhooks")
 
 USER_AGENT = "TwilioProxy/1.1"
+# Where *.localhost tenant hosts are served from: this machine, or (in docker compose) the web service.
+LOCALHOST_ADDRESS = os.environ.get("SANDBOX_LOCALHOST_ADDRESS", "127.0.0.1")
 MAX_BODY = 1 << 20  # TwiML documents beyond 1 MiB are not read
 
 
@@ -112,7 +115,7 @@ class HttpSender:
         host, headers = parts.hostname, request.headers
         if host.endswith(".localhost"):
             # RFC 6761: *.localhost is the loopback, whatever the resolver says (tenant hosts in development).
-            host, headers = "127.0.0.1", {**headers, "Host": parts.netloc}
+            host, headers = LOCALHOST_ADDRESS, {**headers, "Host": parts.netloc}
         for attempt in (1, 2):
             connection, reused = self._connection(key, parts.scheme, host, parts.port)
             try:

@@ -7,6 +7,7 @@ from django.db import connection
 from django_tenants.utils import tenant_context
 
 from conftest import TenantSetup
+from telephony.models import SenderNumber
 from voice.models import VoiceMessage
 
 pytestmark = pytest.mark.django_db
@@ -50,7 +51,11 @@ def test_seeded_messages_and_their_variables(alpha: TenantSetup) -> None:
 
     assert out.splitlines() == [
         "created: Welcome Message", "created: Appointment Reminder", "created: Payment Due Notice",
+        "default sender: +15005550006",
     ]
+    with tenant_context(alpha.tenant):
+        assert SenderNumber.objects.get(is_default=True).phone_number == "+15005550006"
+    connection.set_schema_to_public()
     assert [(item["name"], item["message_type"]) for item in listing] == [
         ("Appointment Reminder", "reminder"), ("Payment Due Notice", "notification"), ("Welcome Message", "greeting"),
     ]
@@ -77,7 +82,9 @@ def test_seeding_twice_keeps_three_messages(alpha: TenantSetup, beta: TenantSetu
         assert not VoiceMessage.objects.exists()
     connection.set_schema_to_public()
     assert [name for _, name, _ in first] == DEMO_NAMES
-    assert out.splitlines() == ["kept: Welcome Message", "kept: Appointment Reminder", "kept: Payment Due Notice"]
+    assert out.splitlines() == [
+        "kept: Welcome Message", "kept: Appointment Reminder", "kept: Payment Due Notice", "default sender: +15005550006",
+    ]
 
 
 def test_unknown_tenant_is_refused(alpha: TenantSetup) -> None:
