@@ -7,7 +7,6 @@ from telephony.services import sender_number_register
 from tenants.selectors import tenant_by_slug
 from voice.demo import demo_messages_seed
 
-
 # Twilio's test number that accepts anything as a sender; in the sandbox it is a working long code.
 DEMO_SENDER = "+15005550006"
 
