@@ -22,7 +22,7 @@ from rest_framework.test import APIClient
 from tenants.models import Tenant
 from tenants.services import tenant_onboard
 
-pytest_plugins = ["telephony.tests.platform_fixtures"]
+pytest_plugins = ["telephony.tests.platform_fixtures", "config.testing"]
 
 PASSWORD = "correct-horse-battery-staple"
 

@@ -1,0 +1,110 @@
+"""Test fixtures that run the platform's real processes: a Celery worker and a web server.
+
+They work on the test database and the test Redis, with the Twilio sandbox of the session, so a test
+can go from an API request through a worker to the sandbox and back through its signed callbacks.
+Loaded from the root conftest (pytest_plugins).
+"""
+
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+import redis
+from django.conf import settings
+from django.db import connection
+
+from config.celery import app
+
+START_TIMEOUT = 60
+
+
+@dataclass(frozen=True)
+class PlatformProcesses:
+    web_port: int
+    mail_dir: Path
+    log_dir: Path
+
+    def logs(self) -> str:
+        return "\n".join(f"--- {path.name}\n{path.read_text()[-4000:]}" for path in sorted(self.log_dir.glob("*.log")))
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def _environment(web_port: int, mail_dir: Path) -> dict[str, str]:
+    db = connection.settings_dict
+    return {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "config.settings",
+        "PYTHONUNBUFFERED": "1",
+        "DATABASE_URL": f"postgres://{db['USER']}:{db['PASSWORD'] or ''}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}",
+        "DATABASE_CONN_MAX_AGE": "0",
+        "REDIS_URL": settings.REDIS_URL,
+        "CELERY_BROKER_URL": settings.CELERY_BROKER_URL,
+        "EMAIL_URL": "filemail://",
+        "EMAIL_FILE_PATH": str(mail_dir),
+        "TWILIO_SANDBOX_URL": settings.TWILIO_SANDBOX_URL,
+        "TWILIO_ACCOUNT_SID": settings.TWILIO_ACCOUNT_SID,
+        "TWILIO_AUTH_TOKEN": settings.TWILIO_AUTH_TOKEN,
+        "SITE_PORT": str(web_port),
+        "MEDIA_ROOT": settings.MEDIA_ROOT,
+    }
+
+
+def _wait(ready: "callable", processes: list[subprocess.Popen], what: str, platform: PlatformProcesses) -> None:
+    deadline = time.monotonic() + START_TIMEOUT
+    while not ready():
+        if any(process.poll() is not None for process in processes) or time.monotonic() > deadline:
+            pytest.fail(f"{what} did not start:\n{platform.logs()}")
+        time.sleep(0.2)
+
+
+def _web_answers(port: int) -> bool:
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=1) as response:
+            return response.status == 200
+    except OSError:
+        return False
+
+
+@pytest.fixture(scope="session")
+def platform_processes(
+    django_db_setup: None, twilio_sandbox: object, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[PlatformProcesses]:
+    """A Celery worker (4 processes) and a gunicorn web server, as in production, on the test data."""
+    log_dir = tmp_path_factory.mktemp("platform-logs")
+    platform = PlatformProcesses(web_port=_free_port(), mail_dir=tmp_path_factory.mktemp("worker-mail"), log_dir=log_dir)
+    env = _environment(platform.web_port, platform.mail_dir)
+    redis.Redis.from_url(settings.CELERY_BROKER_URL).delete("celery")  # nothing left over from earlier runs
+    commands = {
+        "worker": [sys.executable, "-m", "celery", "-A", "config", "worker", "--concurrency=4", "--loglevel=INFO",
+                   "--without-mingle", "--without-gossip", f"--hostname=test-worker-{os.getpid()}@%h"],
+        "web": [sys.executable, "-m", "gunicorn", "config.wsgi:application", "--bind", f"127.0.0.1:{platform.web_port}",
+                "--workers", "2", "--threads", "4", "--access-logfile", "-"],
+    }
+    processes = [
+        subprocess.Popen(command, cwd=settings.BASE_DIR, env=env, stdout=(log_dir / f"{name}.log").open("w"), stderr=subprocess.STDOUT)
+        for name, command in commands.items()
+    ]
+    try:
+        _wait(lambda: bool(app.control.ping(timeout=1)), processes, "The Celery worker", platform)
+        _wait(lambda: _web_answers(platform.web_port), processes, "The web server", platform)
+        yield platform
+    finally:
+        for process in processes:
+            process.terminate()
+        for process in processes:
+            try:
+                process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                process.kill()
