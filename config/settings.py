@@ -51,6 +51,8 @@ TENANT_DOMAIN_MODEL = "tenants.Domain"
 AUTH_USER_MODEL = "accounts.User"
 # Every new tenant schema is cloned from this one; it is kept migrated and rebuilt when stale.
 TENANT_TEMPLATE_SCHEMA = env("TENANT_TEMPLATE_SCHEMA", default="tenant_template")
+# Schemas cloned ahead of time so onboarding only renames one (0 turns the pool off).
+TENANT_SCHEMA_POOL_SIZE = env.int("TENANT_SCHEMA_POOL_SIZE", default=5)
 
 MIDDLEWARE = [
     "django_tenants.middleware.main.TenantMainMiddleware",
@@ -189,6 +191,7 @@ CELERY_TASK_ALWAYS_EAGER = False
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BEAT_SCHEDULE = {
     "release-scheduled-communications": {"task": "telephony.tasks.release_scheduled_communications", "schedule": 5.0},
+    "refill-tenant-schema-pool": {"task": "tenants.tasks.refill_tenant_schema_pool", "schedule": 60.0},
 }
 
 LOGGING = {

@@ -1,10 +1,12 @@
-"""The template schema new tenants are cloned from, and which schemas have migrations to apply.
+"""Where new tenant schemas come from, and which schemas have migrations to apply.
 
-Cloning an up-to-date template (tables, indexes, and rows such as django_migrations and content
-types) replaces running every migration for each new tenant. The template is checked against the
-migrations on disk before each clone and rebuilt when it is missing or stale.
+A template schema is kept migrated; it is checked against the migrations on disk before each clone
+and rebuilt when missing or stale. Cloning it (tables, indexes, and rows such as django_migrations
+and content types) replaces running every migration. Clones are made ahead of time into a small
+pool, so onboarding only renames one; with the pool empty, onboarding clones on the spot.
 """
 
+import secrets
 from collections.abc import Iterable, Sequence
 from functools import cache
 
@@ -16,8 +18,11 @@ from django.db.migrations.loader import MigrationLoader
 from django_tenants.clone import CloneSchema
 from django_tenants.utils import schema_exists
 
+from tenants.models import PooledSchema
+
 # pg_advisory_xact_lock key: serialises template rebuilds against clones across processes.
 _TEMPLATE_LOCK_ID = 0x5B_7E_3A_1E
+_POOL_LOCK_ID = 0x5B_7E_3A_1F
 _SCHEMAS_PER_QUERY = 200
 
 MigrationKey = tuple[str, str]
@@ -111,3 +116,48 @@ def clone_template_into(schema_name: str) -> None:
         with connection.cursor() as cursor:
             cursor.execute("SELECT pg_advisory_xact_lock_shared(%s)", [_TEMPLATE_LOCK_ID])
         CloneSchema().clone_schema(template_schema_name(), schema_name, "DATA", set_connection=False)
+
+
+def take_pooled_schema_as(schema_name: str) -> bool:
+    """Renames a fresh pooled schema to `schema_name`. False when the pool has none to give.
+
+    SKIP LOCKED lets concurrent onboardings each take a different one; a stale one (migrations
+    added since it was made) is dropped rather than handed out.
+    """
+    with transaction.atomic():
+        while pooled := PooledSchema.objects.select_for_update(skip_locked=True).order_by("created_at", "id").first():
+            pooled.delete()
+            with connection.cursor() as cursor:
+                if schema_exists(pooled.schema_name) and not schemas_with_pending_migrations([pooled.schema_name]):
+                    cursor.execute(f"ALTER SCHEMA {_quoted(pooled.schema_name)} RENAME TO {_quoted(schema_name)}")
+                    return True
+                cursor.execute(f"DROP SCHEMA IF EXISTS {_quoted(pooled.schema_name)} CASCADE")
+    return False
+
+
+def create_tenant_schema(schema_name: str) -> None:
+    """A new tenant's schema: from the pool when it has one, else cloned from the template now."""
+    if not take_pooled_schema_as(schema_name):
+        clone_template_into(schema_name)
+
+
+def refill_schema_pool(*, size: int | None = None) -> int:
+    """Tops the pool up to `size` (default TENANT_SCHEMA_POOL_SIZE) fresh schemas. Returns how many it made."""
+    target = settings.TENANT_SCHEMA_POOL_SIZE if size is None else size
+    made = 0
+    with transaction.atomic():
+        with connection.cursor() as cursor:
+            # One refiller at a time, so two workers don't both fill the same gap.
+            cursor.execute("SELECT pg_try_advisory_xact_lock(%s)", [_POOL_LOCK_ID])
+            if not cursor.fetchone()[0]:
+                return 0
+        for _ in range(max(target - PooledSchema.objects.count(), 0)):
+            name = f"pool_{secrets.token_hex(8)}"
+            clone_template_into(name)
+            PooledSchema.objects.create(schema_name=name)
+            made += 1
+    return made
+
+
+def pooled_schema_names() -> list[str]:
+    return list(PooledSchema.objects.values_list("schema_name", flat=True))

@@ -18,9 +18,9 @@ from tenants.accounts.models import User
 from tenants.accounts.roles import Role
 from tenants.hosts import base_url_for, tenant_base_url, tenant_domain_for
 from tenants.models import ApiKey, Domain, Tenant
-from tenants.schema_template import clone_template_into
+from tenants.schema_template import create_tenant_schema
 from tenants.selectors import usable_api_key_count
-from tenants.tasks import send_invitation_email
+from tenants.tasks import refill_tenant_schema_pool, send_invitation_email
 from tenants.validators import schema_name_for_slug, validate_tenant_slug
 
 # Writing last_used_at on every request would turn each API read into a write.
@@ -63,13 +63,14 @@ def tenant_onboard(*, name: str, slug: str, admin_email: str, admin_password: st
         tenant = Tenant(name=name.strip() or slug, slug=slug, schema_name=schema_name_for_slug(slug))
         tenant.full_clean(exclude=["schema_name"])
         tenant.save()
-        clone_template_into(tenant.schema_name)
+        create_tenant_schema(tenant.schema_name)
         Domain.objects.create(domain=domain_name, tenant=tenant, is_primary=True)
         with tenant_context(tenant):
             admin = user_create(tenant=tenant, email=admin_email, role=Role.ADMIN, password=admin_password)
             set_password_url = None if admin_password else user_set_password_url(user=admin, tenant=tenant)
         _, raw_key = api_key_create(tenant=tenant, name="Initial admin key", role=Role.ADMIN, created_by=admin.email)
         twilio_account_request_subaccount(tenant=tenant)
+        transaction.on_commit(lambda: refill_tenant_schema_pool.delay())
     return OnboardingResult(
         tenant=tenant, domain=domain_name, admin_email=admin.email, api_key=raw_key, set_password_url=set_password_url
     )

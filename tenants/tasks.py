@@ -1,6 +1,8 @@
 from celery import shared_task
 from django.db import connection
 
+from tenants.schema_template import refill_schema_pool
+
 
 @shared_task(autoretry_for=(OSError,), retry_backoff=True, max_retries=5)
 def send_invitation_email(*, user_id: int) -> None:
@@ -11,3 +13,12 @@ def send_invitation_email(*, user_id: int) -> None:
     user = User.objects.filter(pk=user_id, is_active=True).first()
     if user is not None:
         user_send_invitation(user=user, tenant=connection.tenant)
+
+
+@shared_task
+def refill_tenant_schema_pool() -> int:
+    """After each onboarding, and from beat: keeps ready-made schemas waiting for the next tenants."""
+    made = refill_schema_pool()
+    # A backend that has cloned many schemas grows and slows down; start the next refill on a fresh one.
+    connection.close()
+    return made

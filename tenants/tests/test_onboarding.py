@@ -9,8 +9,8 @@ from django_tenants.utils import schema_context, schema_exists
 
 from conftest import TenantSetup
 from tenants.accounts.models import User
-from tenants.models import ApiKey, Domain, Tenant
-from tenants.schema_template import ensure_template, template_schema_name
+from tenants.models import ApiKey, Domain, PooledSchema, Tenant
+from tenants.schema_template import ensure_template, pooled_schema_names, refill_schema_pool, template_schema_name
 from tenants.services import tenant_onboard
 
 pytestmark = pytest.mark.django_db
@@ -49,7 +49,34 @@ def test_new_schema_is_a_clone_of_the_template_not_a_fresh_migration() -> None:
     assert applied_migrations("t_clone_check") == applied_migrations(template_schema_name())
 
 
+def test_onboarding_takes_a_ready_schema_from_the_pool() -> None:
+    PooledSchema.objects.all().delete()
+    assert refill_schema_pool(size=2) == 2
+    pooled = pooled_schema_names()
+
+    result = tenant_onboard(name="Pooled", slug="pooled", admin_email="a@pool.test")
+
+    assert pooled_schema_names() == pooled[1:]
+    assert not schema_exists(pooled[0]) and schema_exists(result.tenant.schema_name)
+    with schema_context(result.tenant.schema_name):
+        assert User.objects.get().email == "a@pool.test"
+
+
+def test_stale_pooled_schemas_are_dropped_not_used() -> None:
+    PooledSchema.objects.all().delete()
+    refill_schema_pool(size=1)
+    (stale,) = pooled_schema_names()
+    with connection.cursor() as cursor:
+        cursor.execute(f"DELETE FROM \"{stale}\".django_migrations WHERE app = 'accounts'")
+
+    result = tenant_onboard(name="Fresh", slug="fresh", admin_email="a@fresh.test")
+
+    assert not schema_exists(stale) and pooled_schema_names() == []
+    assert ("accounts", "0001_initial") in {(a, n) for a, n, _ in applied_migrations(result.tenant.schema_name)}
+
+
 def test_missing_template_is_rebuilt_before_cloning() -> None:
+    PooledSchema.objects.all().delete()  # an empty pool: onboarding clones the template on the spot
     with connection.cursor() as cursor:
         cursor.execute(f'DROP SCHEMA "{template_schema_name()}" CASCADE')
 

@@ -13,7 +13,7 @@ from django_tenants.migration_executors import get_executor
 from django_tenants.utils import get_public_schema_name, schema_exists
 
 from tenants.models import Tenant
-from tenants.schema_template import schemas_with_pending_migrations, template_schema_name
+from tenants.schema_template import pooled_schema_names, schemas_with_pending_migrations, template_schema_name
 
 _PASS_THROUGH_OPTIONS = ("app_label", "fake", "fake_initial", "plan", "check_unapplied", "prune", "schema_name")
 
@@ -38,6 +38,7 @@ class Command(MigrateSchemasCommand):
             schemas = list(Tenant.objects.exclude(schema_name=public).order_by("schema_name").values_list("schema_name", flat=True))
             if schema_exists(template_schema_name()):
                 schemas.append(template_schema_name())
+            schemas += pooled_schema_names()  # ready-made schemas must not fall behind either
             pending = schemas_with_pending_migrations(schemas)
             if verbosity >= 1:
                 self.stdout.write(f"tenant schemas: {len(schemas)}, with migrations to apply: {len(pending)}")

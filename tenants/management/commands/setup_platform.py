@@ -6,11 +6,11 @@ from django_tenants.utils import get_public_schema_name
 
 from tenants.accounts.models import User
 from tenants.models import Domain, Tenant
-from tenants.schema_template import ensure_template
+from tenants.schema_template import ensure_template, refill_schema_pool
 
 
 class Command(BaseCommand):
-    help = "Creates the public tenant and its hosts, and builds the tenant template schema when stale. Idempotent."
+    help = "Creates the public tenant and its hosts, builds the tenant template when stale, fills the schema pool. Idempotent."
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--staff-email", help="Also make sure this platform staff superuser exists.")
@@ -27,5 +27,7 @@ class Command(BaseCommand):
             User.objects.create_superuser(options["staff_email"], options["staff_password"])
             self.stdout.write(f"staff user created: {options['staff_email']}")
         rebuilt = ensure_template()
+        pooled = refill_schema_pool()
         self.stdout.write(f"public hosts: {settings.BASE_DOMAIN}, {', '.join(settings.PUBLIC_HOST_ALIASES)}")
         self.stdout.write("tenant template: " + ("rebuilt" if rebuilt else "up to date"))
+        self.stdout.write(f"schema pool: {pooled} made")
