@@ -2,10 +2,9 @@ from pathlib import Path
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser, OutputWrapper
-from django_tenants.utils import get_public_schema_name
 from tqdm import tqdm
 
-from tenants.selectors import tenant_by_slug
+from tenants.commands import customer_tenant_or_error
 from voice.legacy import LEGACY_TABLES, ImportReport, LegacyExportError, legacy_export_open, legacy_import
 
 
@@ -36,11 +35,7 @@ class Command(BaseCommand):
         parser.add_argument("path", type=Path, help="The export's .sqlite file.")
 
     def handle(self, *args: Any, **options: Any) -> None:
-        tenant = tenant_by_slug(slug=options["tenant"])
-        if tenant is None:
-            raise CommandError(f"No tenant with the slug '{options['tenant']}'.")
-        if tenant.schema_name == get_public_schema_name():
-            raise CommandError("The platform's public tenant holds no voice data; name a customer tenant.")
+        tenant = customer_tenant_or_error(options["tenant"])
         try:
             with legacy_export_open(path=options["path"]) as export:
                 progress = tqdm(

@@ -1,10 +1,10 @@
 from typing import Any
 
-from django.core.management.base import BaseCommand, CommandError, CommandParser
-from django_tenants.utils import get_public_schema_name, tenant_context
+from django.core.management.base import BaseCommand, CommandParser
+from django_tenants.utils import tenant_context
 
 from telephony.services import sender_number_register
-from tenants.selectors import tenant_by_slug
+from tenants.commands import customer_tenant_or_error
 from voice.demo import demo_messages_seed
 
 # Twilio's test number that accepts anything as a sender; in the sandbox it is a working long code.
@@ -18,11 +18,7 @@ class Command(BaseCommand):
         parser.add_argument("--tenant", required=True, help="Slug of the tenant to seed.")
 
     def handle(self, *args: Any, **options: Any) -> None:
-        tenant = tenant_by_slug(slug=options["tenant"])
-        if tenant is None:
-            raise CommandError(f"No tenant with the slug '{options['tenant']}'.")
-        if tenant.schema_name == get_public_schema_name():
-            raise CommandError("The platform's public tenant holds no voice data; name a customer tenant.")
+        tenant = customer_tenant_or_error(options["tenant"])
         for outcome in demo_messages_seed(tenant=tenant):
             self.stdout.write(f"{'created' if outcome.created else 'kept'}: {outcome.name}")
         with tenant_context(tenant):
