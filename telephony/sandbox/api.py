@@ -19,11 +19,12 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple, TypeVar
 
 from . import errors
 from .behaviour import Engine
-from .state import Account, Store
+from .state import Account, Collection, Sequenced, Store, paginate
+from .twilio_format import list_json
 
 _URL = re.compile(r"^https?://[^\s/?#]+[^\s]*$", re.IGNORECASE)
 MAX_PAGE_SIZE = 1000
@@ -49,6 +50,7 @@ class Response:
 
 
 Handler = Callable[..., Response]
+R = TypeVar("R", bound=Sequenced)
 
 
 class TwilioApi:
@@ -152,6 +154,64 @@ def may_act_on(caller: Account, account: Account) -> bool:
     return account.sid == caller.sid or (caller.is_master and account.owner_sid == caller.sid)
 
 
+# --- shared resource handling ----------------------------------------------------------------------
+
+
+def get_or_404(collection: Collection[R], account_sid: str, sid: str, path: str) -> R:
+    """The account's record with this SID (caller holds the store lock).
+
+    Another account's record answers the same 404 as a missing one, so SIDs cannot be probed.
+    """
+    item = collection.get(account_sid, sid)
+    if item is None:
+        raise errors.not_found(path)
+    return item
+
+
+def fetch_response(
+    api: TwilioApi,
+    request: Request,
+    caller: Account,
+    account_sid: str,
+    collection: Collection[R],
+    sid: str,
+    to_json: Callable[[R], dict[str, Any]],
+) -> Response:
+    account = api.account_in_scope(caller, account_sid)
+    with api.store.lock:
+        return Response(200, to_json(get_or_404(collection, account.sid, sid, request.path)))
+
+
+def list_response(
+    api: TwilioApi,
+    request: Request,
+    key: str,
+    collection: Collection[R],
+    account_sid: str,
+    wanted: Callable[[R], bool],
+    to_json: Callable[[R], dict[str, Any]],
+    filters: list[tuple[str, str]],
+    paged: Paging,
+) -> Response:
+    """One page of an account's records, newest first, in Twilio's list envelope."""
+    page_size, page, token = paged
+    with api.store.lock:
+        result = paginate(collection, account_sid, wanted, page_size=page_size, page=page, token=token)
+        records = [to_json(item) for item in result.items]
+    body = list_json(
+        key,
+        records,
+        path=request.path,
+        filters=filters,
+        page=page,
+        page_size=page_size,
+        token=token,
+        next_token=result.next_token,
+        previous_token=result.previous_token,
+    )
+    return Response(200, body)
+
+
 # --- parameters ------------------------------------------------------------------------------------
 
 
@@ -204,14 +264,20 @@ def is_url(value: str) -> bool:
     return len(value) <= 4000 and bool(_URL.match(value))
 
 
-def paging(query: dict[str, list[str]]) -> tuple[int, int, str | None]:
+class Paging(NamedTuple):
+    page_size: int
+    page: int
+    token: str | None
+
+
+def paging(query: dict[str, list[str]]) -> Paging:
     page_size = integer(query, "PageSize") or DEFAULT_PAGE_SIZE
     if page_size < 1:
         raise errors.invalid_parameter("PageSize", "must be at least 1")
     page = integer(query, "Page") or 0
     if page < 0:
         raise errors.invalid_parameter("Page", "must not be negative")
-    return min(page_size, MAX_PAGE_SIZE), page, first(query, "PageToken")
+    return Paging(min(page_size, MAX_PAGE_SIZE), page, first(query, "PageToken"))
 
 
 _DAY = re.compile(r"^\d{4}-\d{2}-\d{2}$")

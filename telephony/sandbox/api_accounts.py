@@ -5,9 +5,9 @@ from __future__ import annotations
 import time
 
 from . import errors
-from .api import Request, Response, TwilioApi, first, may_act_on, paging
-from .state import Account, paginate
-from .twilio_format import account_json, list_json, new_sid
+from .api import Request, Response, TwilioApi, first, list_response, may_act_on, paging
+from .state import Account
+from .twilio_format import account_json, new_sid
 
 STATUSES = ("active", "suspended", "closed")
 
@@ -18,7 +18,7 @@ def list_accounts(api: TwilioApi, request: Request, caller: Account) -> Response
     status = first(query, "Status")
     if status is not None and status not in STATUSES:
         raise errors.invalid_parameter("Status", f"must be one of {', '.join(STATUSES)}")
-    page_size, page, token = paging(query)
+    paged = paging(query)
     filters = [(k, v) for k, v in (("FriendlyName", friendly_name), ("Status", status)) if v is not None]
 
     def wanted(account: Account) -> bool:
@@ -29,21 +29,9 @@ def list_accounts(api: TwilioApi, request: Request, caller: Account) -> Response
             and (status is None or account.status == status)
         )
 
-    with api.store.lock:
-        result = paginate(api.store.account_list, caller.owner_sid, wanted, page_size=page_size, page=page, token=token)
-        records = [account_json(a) for a in result.items]
-    body = list_json(
-        "accounts",
-        records,
-        path=request.path,
-        filters=filters,
-        page=page,
-        page_size=page_size,
-        token=token,
-        next_token=result.next_token,
-        previous_token=result.previous_token,
+    return list_response(
+        api, request, "accounts", api.store.account_list, caller.owner_sid, wanted, account_json, filters, paged
     )
-    return Response(200, body)
 
 
 def create_account(api: TwilioApi, request: Request, caller: Account) -> Response:

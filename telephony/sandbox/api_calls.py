@@ -5,9 +5,23 @@ from __future__ import annotations
 import time
 
 from . import errors, magic, numbers
-from .api import Request, Response, TwilioApi, boolean, first, http_method, integer, paging, time_filter, url
-from .state import Account, Call, paginate
-from .twilio_format import call_json, list_json, new_sid
+from .api import (
+    Request,
+    Response,
+    TwilioApi,
+    boolean,
+    fetch_response,
+    first,
+    get_or_404,
+    http_method,
+    integer,
+    list_response,
+    paging,
+    time_filter,
+    url,
+)
+from .state import Account, Call
+from .twilio_format import call_json, new_sid
 
 EVENTS = ("initiated", "ringing", "answered", "completed")
 STATUSES = ("queued", "ringing", "in-progress", "completed", "busy", "failed", "no-answer", "canceled")
@@ -133,7 +147,7 @@ def list_calls(api: TwilioApi, request: Request, caller: Account, account_sid: s
     from_match = (numbers.normalize(sender) or sender) if sender else None
     start_filters, started_in_range = time_filter(query, "StartTime")
     end_filters, ended_in_range = time_filter(query, "EndTime")
-    page_size, page, token = paging(query)
+    paged = paging(query)
     filters = [
         (k, v)
         for k, v in (("To", to), ("From", sender), ("ParentCallSid", parent), ("Status", status))
@@ -151,34 +165,11 @@ def list_calls(api: TwilioApi, request: Request, caller: Account, account_sid: s
             and (ended_in_range is None or ended_in_range(call.end_time))
         )
 
-    with api.store.lock:
-        result = paginate(api.store.calls, account.sid, wanted, page_size=page_size, page=page, token=token)
-        records = [call_json(c) for c in result.items]
-    body = list_json(
-        "calls",
-        records,
-        path=request.path,
-        filters=filters,
-        page=page,
-        page_size=page_size,
-        token=token,
-        next_token=result.next_token,
-        previous_token=result.previous_token,
-    )
-    return Response(200, body)
-
-
-def _call(api: TwilioApi, request: Request, account: Account, sid: str) -> Call:
-    call = api.store.calls.get(account.sid, sid)
-    if call is None:
-        raise errors.not_found(request.path)
-    return call
+    return list_response(api, request, "calls", api.store.calls, account.sid, wanted, call_json, filters, paged)
 
 
 def fetch_call(api: TwilioApi, request: Request, caller: Account, account_sid: str, sid: str) -> Response:
-    account = api.account_in_scope(caller, account_sid)
-    with api.store.lock:
-        return Response(200, call_json(_call(api, request, account, sid)))
+    return fetch_response(api, request, caller, account_sid, api.store.calls, sid, call_json)
 
 
 def update_call(api: TwilioApi, request: Request, caller: Account, account_sid: str, sid: str) -> Response:
@@ -195,7 +186,7 @@ def update_call(api: TwilioApi, request: Request, caller: Account, account_sid: 
     status_callback = url(form, "StatusCallback", 21609)
     status_callback_method = first(form, "StatusCallbackMethod")
     with api.store.lock:
-        call = _call(api, request, account, sid)
+        call = get_or_404(api.store.calls, account.sid, sid, request.path)
         if (new_url or new_twiml) and status is None and call.phase != "in-progress":
             raise errors.bad_request(21220, "Call is not in-progress. Cannot redirect.")
         if status_callback:
@@ -217,7 +208,7 @@ def update_call(api: TwilioApi, request: Request, caller: Account, account_sid: 
 def delete_call(api: TwilioApi, request: Request, caller: Account, account_sid: str, sid: str) -> Response:
     account = api.account_in_scope(caller, account_sid)
     with api.store.lock:
-        call = _call(api, request, account, sid)
+        call = get_or_404(api.store.calls, account.sid, sid, request.path)
         if call.phase != "ended":
             raise errors.bad_request(20009, f"Cannot delete call {sid} while it is {call.status}")
         api.store.calls.remove(call)

@@ -6,9 +6,21 @@ import re
 import time
 
 from . import errors, magic, numbers
-from .api import Request, Response, TwilioApi, first, is_url, paging, time_filter, url
-from .state import Account, Message, paginate
-from .twilio_format import list_json, message_json, new_sid, num_segments
+from .api import (
+    Request,
+    Response,
+    TwilioApi,
+    fetch_response,
+    first,
+    get_or_404,
+    is_url,
+    list_response,
+    paging,
+    time_filter,
+    url,
+)
+from .state import Account, Message
+from .twilio_format import message_json, new_sid, num_segments
 
 FINAL_STATUSES = frozenset({"sent", "delivered", "undelivered", "failed", "received", "canceled", "read"})
 _MESSAGING_SERVICE = re.compile(r"^MG[0-9a-fA-F]{32}$")
@@ -111,7 +123,7 @@ def list_messages(api: TwilioApi, request: Request, caller: Account, account_sid
     to_match = numbers.normalize(to) or to if to else None
     from_match = numbers.normalize(sender) or sender if sender else None
     date_filters, sent_in_range = time_filter(query, "DateSent")
-    page_size, page, token = paging(query)
+    paged = paging(query)
     filters = [(k, v) for k, v in (("To", to), ("From", sender)) if v is not None] + date_filters
 
     def wanted(message: Message) -> bool:
@@ -121,34 +133,13 @@ def list_messages(api: TwilioApi, request: Request, caller: Account, account_sid
             and (sent_in_range is None or sent_in_range(message.date_sent))
         )
 
-    with api.store.lock:
-        result = paginate(api.store.messages, account.sid, wanted, page_size=page_size, page=page, token=token)
-        records = [message_json(m) for m in result.items]
-    body = list_json(
-        "messages",
-        records,
-        path=request.path,
-        filters=filters,
-        page=page,
-        page_size=page_size,
-        token=token,
-        next_token=result.next_token,
-        previous_token=result.previous_token,
+    return list_response(
+        api, request, "messages", api.store.messages, account.sid, wanted, message_json, filters, paged
     )
-    return Response(200, body)
-
-
-def _message(api: TwilioApi, request: Request, account: Account, sid: str) -> Message:
-    message = api.store.messages.get(account.sid, sid)
-    if message is None:
-        raise errors.not_found(request.path)
-    return message
 
 
 def fetch_message(api: TwilioApi, request: Request, caller: Account, account_sid: str, sid: str) -> Response:
-    account = api.account_in_scope(caller, account_sid)
-    with api.store.lock:
-        return Response(200, message_json(_message(api, request, account, sid)))
+    return fetch_response(api, request, caller, account_sid, api.store.messages, sid, message_json)
 
 
 def update_message(api: TwilioApi, request: Request, caller: Account, account_sid: str, sid: str) -> Response:
@@ -156,7 +147,7 @@ def update_message(api: TwilioApi, request: Request, caller: Account, account_si
     body = first(request.form, "Body")
     status = first(request.form, "Status")
     with api.store.lock:
-        message = _message(api, request, account, sid)
+        message = get_or_404(api.store.messages, account.sid, sid, request.path)
         if status is not None:
             # Only scheduled messages can be canceled, and the sandbox does not schedule.
             raise errors.bad_request(20009, f"Message {sid} is not scheduled and cannot be canceled")
@@ -173,7 +164,7 @@ def update_message(api: TwilioApi, request: Request, caller: Account, account_si
 def delete_message(api: TwilioApi, request: Request, caller: Account, account_sid: str, sid: str) -> Response:
     account = api.account_in_scope(caller, account_sid)
     with api.store.lock:
-        message = _message(api, request, account, sid)
+        message = get_or_404(api.store.messages, account.sid, sid, request.path)
         if message.status not in FINAL_STATUSES:
             raise errors.bad_request(20009, f"Cannot delete message {sid} while it is {message.status}")
         api.store.messages.remove(message)

@@ -4,10 +4,24 @@ from __future__ import annotations
 
 import re
 import time
+from typing import Any
 
 from . import errors, magic, numbers
-from .api import Request, Response, TwilioApi, boolean, first, http_method, may_act_on, paging, url
-from .state import Account, IncomingNumber, paginate
+from .api import (
+    Request,
+    Response,
+    TwilioApi,
+    boolean,
+    fetch_response,
+    first,
+    get_or_404,
+    http_method,
+    list_response,
+    may_act_on,
+    paging,
+    url,
+)
+from .state import Account, IncomingNumber
 from .twilio_format import available_number_json, incoming_number_json, list_json, new_sid
 
 _KIND_OF_PATH = {"Local": "local", "Mobile": "mobile", "TollFree": "tollfree", None: None}
@@ -69,7 +83,7 @@ def list_numbers(
     phone_number = first(query, "PhoneNumber")
     friendly_name = first(query, "FriendlyName")
     pattern = numbers.keypad_pattern(phone_number.lstrip("+")) if phone_number else None
-    page_size, page, token = paging(query)
+    paged = paging(query)
     filters = [(k, v) for k, v in (("PhoneNumber", phone_number), ("FriendlyName", friendly_name)) if v is not None]
 
     def wanted(number: IncomingNumber) -> bool:
@@ -80,21 +94,12 @@ def list_numbers(
             and (friendly_name is None or number.friendly_name == friendly_name)
         )
 
-    with api.store.lock:
-        result = paginate(api.store.numbers, account.sid, wanted, page_size=page_size, page=page, token=token)
-        records = [incoming_number_json(n, typed_list=kind is not None) for n in result.items]
-    body = list_json(
-        "incoming_phone_numbers",
-        records,
-        path=request.path,
-        filters=filters,
-        page=page,
-        page_size=page_size,
-        token=token,
-        next_token=result.next_token,
-        previous_token=result.previous_token,
+    def to_json(number: IncomingNumber) -> dict[str, Any]:
+        return incoming_number_json(number, typed_list=kind is not None)
+
+    return list_response(
+        api, request, "incoming_phone_numbers", api.store.numbers, account.sid, wanted, to_json, filters, paged
     )
-    return Response(200, body)
 
 
 def _settings(form: dict[str, list[str]]) -> dict[str, object]:
@@ -181,17 +186,8 @@ def buy_number(api: TwilioApi, request: Request, caller: Account, account_sid: s
     return Response(201, body)
 
 
-def _number(api: TwilioApi, request: Request, account: Account, sid: str) -> IncomingNumber:
-    number = api.store.numbers.get(account.sid, sid)
-    if number is None:
-        raise errors.not_found(request.path)
-    return number
-
-
 def fetch_number(api: TwilioApi, request: Request, caller: Account, account_sid: str, sid: str) -> Response:
-    account = api.account_in_scope(caller, account_sid)
-    with api.store.lock:
-        return Response(200, incoming_number_json(_number(api, request, account, sid)))
+    return fetch_response(api, request, caller, account_sid, api.store.numbers, sid, incoming_number_json)
 
 
 def update_number(api: TwilioApi, request: Request, caller: Account, account_sid: str, sid: str) -> Response:
@@ -199,7 +195,7 @@ def update_number(api: TwilioApi, request: Request, caller: Account, account_sid
     settings = _settings(request.form)
     new_owner_sid = first(request.form, "AccountSid")
     with api.store.lock:
-        number = _number(api, request, account, sid)
+        number = get_or_404(api.store.numbers, account.sid, sid, request.path)
         if new_owner_sid and new_owner_sid != number.account_sid:
             # Moving numbers between a master and its subaccounts needs the master's credentials.
             new_owner = api.store.accounts.get(new_owner_sid)
@@ -216,7 +212,7 @@ def update_number(api: TwilioApi, request: Request, caller: Account, account_sid
 def release_number(api: TwilioApi, request: Request, caller: Account, account_sid: str, sid: str) -> Response:
     account = api.account_in_scope(caller, account_sid)
     with api.store.lock:
-        number = _number(api, request, account, sid)
+        number = get_or_404(api.store.numbers, account.sid, sid, request.path)
         api.store.numbers.remove(number)
         api.store.owned_numbers.pop(number.phone_number, None)
     return Response(204, None)

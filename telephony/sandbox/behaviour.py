@@ -29,6 +29,7 @@ import logging
 import math
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, fields, replace
 from functools import partial
 from typing import Any
@@ -51,6 +52,9 @@ from .twiml import check_twiml, parse_twiml
 from .webhooks import Dispatcher, HttpSender, build_request
 
 logger = logging.getLogger("telephony.sandbox.behaviour")
+
+# (TwiML document, where it came from, the error a failed fetch reported)
+TwimlResult = tuple[str | None, str | None, dict[str, Any] | None]
 
 
 @dataclass(frozen=True, slots=True)
@@ -289,18 +293,16 @@ class Engine:
 
     def _answer(self, epoch: int, sid: str, generation: int) -> None:
         with self.store.lock:
-            call = self.store.calls.by_sid.get(sid)
-            if epoch != self.store.epoch or call is None or call.generation != generation or call.phase != "answering":
+            call = self._call_in_phase(epoch, sid, generation, "answering")
+            if call is None:
                 return
             answered_by = self._answered_by(call)
-            params = self._twiml_params(call, answered_by)
-            token = self.store.token_of(call.account_sid)
-            plan = (call.url, call.method, call.twiml, call.fallback_url, call.fallback_method)
-        twiml, source, error = self._resolve_twiml(sid, call.account_sid, plan, params, token)
+            fetch_twiml = self._twiml_fetch(call, answered_by)
+        twiml, source, error = fetch_twiml()
         outgoing: list[Outgoing] = []
         with self.store.lock:
-            call = self.store.calls.by_sid.get(sid)
-            if epoch != self.store.epoch or call is None or call.generation != generation or call.phase != "answering":
+            call = self._call_in_phase(epoch, sid, generation, "answering")
+            if call is None:
                 return
             now = time.time()
             call.twiml_error = error
@@ -320,27 +322,15 @@ class Engine:
 
     def _redirect(self, epoch: int, sid: str, generation: int) -> None:
         with self.store.lock:
-            call = self.store.calls.by_sid.get(sid)
-            if (
-                epoch != self.store.epoch
-                or call is None
-                or call.generation != generation
-                or call.phase != "in-progress"
-            ):
+            call = self._call_in_phase(epoch, sid, generation, "in-progress")
+            if call is None:
                 return
-            params = self._twiml_params(call, call.answered_by)
-            token = self.store.token_of(call.account_sid)
-            plan = (call.url, call.method, call.twiml, call.fallback_url, call.fallback_method)
-        twiml, source, error = self._resolve_twiml(sid, call.account_sid, plan, params, token)
+            fetch_twiml = self._twiml_fetch(call, call.answered_by)
+        twiml, source, error = fetch_twiml()
         outgoing: list[Outgoing] = []
         with self.store.lock:
-            call = self.store.calls.by_sid.get(sid)
-            if (
-                epoch != self.store.epoch
-                or call is None
-                or call.generation != generation
-                or call.phase != "in-progress"
-            ):
+            call = self._call_in_phase(epoch, sid, generation, "in-progress")
+            if call is None:
                 return
             call.twiml_error = error
             if twiml is None:
@@ -350,6 +340,20 @@ class Engine:
                 call.fetched_twiml, call.twiml_source, call.updated = twiml, source, time.time()
         self.emit(outgoing)
 
+    def _call_in_phase(self, epoch: int, sid: str, generation: int, phase: str) -> Call | None:
+        """The call, unless a reset, cancel, hang-up or redirect has overtaken this step (caller holds the lock)."""
+        call = self.store.calls.by_sid.get(sid)
+        if epoch != self.store.epoch or call is None or call.generation != generation or call.phase != phase:
+            return None
+        return call
+
+    def _twiml_fetch(self, call: Call, answered_by: str | None) -> Callable[[], TwimlResult]:
+        """The call's TwiML fetch, its inputs read now (caller holds the lock), to run after unlocking."""
+        plan = (call.url, call.method, call.twiml, call.fallback_url, call.fallback_method)
+        params = self._twiml_params(call, answered_by)
+        token = self.store.token_of(call.account_sid)
+        return partial(self._resolve_twiml, call.sid, call.account_sid, plan, params, token)
+
     def _resolve_twiml(
         self,
         sid: str,
@@ -357,7 +361,7 @@ class Engine:
         plan: tuple[str | None, str, str | None, str | None, str],
         params: dict[str, str],
         token: str,
-    ) -> tuple[str | None, str | None, dict[str, Any] | None]:
+    ) -> TwimlResult:
         url, method, inline, fallback_url, fallback_method = plan
         if inline is not None:
             twiml, error = parse_twiml(inline, "inline")

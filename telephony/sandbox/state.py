@@ -198,16 +198,8 @@ def paginate(
         anchor = collection.seq_of[token[2:]]
         if token[:2] == "PA":
             end = bisect.bisect_left(items, anchor, key=lambda r: r.seq)
-            chosen = _collect(reversed(items[:end]), predicate, page_size + 1)
-            has_more = len(chosen) > page_size
-            chosen = chosen[:page_size]
-            return Page(
-                chosen,
-                page,
-                token,
-                f"PA{chosen[-1].sid}" if has_more else None,
-                f"PB{chosen[0].sid}" if chosen else None,
-            )
+            found = _collect(reversed(items[:end]), predicate, page_size + 1)
+            return _older_page(found, page_size, page, token, has_newer=True)
         start = bisect.bisect_right(items, anchor, key=lambda r: r.seq)
         newer = _collect(iter(items[start:]), predicate, page_size + 1)
         has_newer = len(newer) > page_size
@@ -221,15 +213,19 @@ def paginate(
         )
     # No usable token: Twilio's legacy Page=N paging, counting matches from the newest.
     skip = max(page, 0) * page_size
-    chosen = _collect(reversed(items), predicate, skip + page_size + 1)[skip:]
-    has_more = len(chosen) > page_size
-    chosen = chosen[:page_size]
+    found = _collect(reversed(items), predicate, skip + page_size + 1)[skip:]
+    return _older_page(found, page_size, page, token, has_newer=page > 0)
+
+
+def _older_page(found: list[R], page_size: int, page: int, token: str | None, *, has_newer: bool) -> Page[R]:
+    """A page walked newest to oldest; ``found`` holds one match more than the page when an older page exists."""
+    chosen = found[:page_size]
     return Page(
         chosen,
         page,
         token,
-        f"PA{chosen[-1].sid}" if has_more else None,
-        f"PB{chosen[0].sid}" if chosen and page > 0 else None,
+        f"PA{chosen[-1].sid}" if len(found) > page_size else None,
+        f"PB{chosen[0].sid}" if chosen and has_newer else None,
     )
 
 
