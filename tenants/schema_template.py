@@ -70,7 +70,8 @@ def schemas_with_pending_migrations(schema_names: Sequence[str], *, tenant_side:
         for start in range(0, len(candidates), _SCHEMAS_PER_QUERY):
             chunk = candidates[start : start + _SCHEMAS_PER_QUERY]
             union = " UNION ALL ".join(
-                f"SELECT %s AS schema_name, count(*) AS applied FROM {_quoted(name)}.django_migrations "
+                # DISTINCT: django_migrations has no unique constraint, and duplicate rows must not hide a gap.
+                f"SELECT %s AS schema_name, count(DISTINCT (app, name)) AS applied FROM {_quoted(name)}.django_migrations "
                 f"WHERE (app, name) IN (VALUES {values})"
                 for name in chunk
             )
@@ -145,17 +146,21 @@ def refill_schema_pool(*, size: int | None = None) -> int:
     """Tops the pool up to `size` (default TENANT_SCHEMA_POOL_SIZE) fresh schemas. Returns how many it made."""
     target = settings.TENANT_SCHEMA_POOL_SIZE if size is None else size
     made = 0
-    with transaction.atomic():
-        with connection.cursor() as cursor:
-            # One refiller at a time, so two workers don't both fill the same gap.
-            cursor.execute("SELECT pg_try_advisory_xact_lock(%s)", [_POOL_LOCK_ID])
-            if not cursor.fetchone()[0]:
-                return 0
-        for _ in range(max(target - PooledSchema.objects.count(), 0)):
-            name = f"pool_{secrets.token_hex(8)}"
-            clone_template_into(name)
-            PooledSchema.objects.create(schema_name=name)
-            made += 1
+    with connection.cursor() as cursor:
+        # One refiller at a time, so two workers don't both fill the same gap. A session lock, so each
+        # clone can commit on its own and never holds up an onboarding for the whole refill.
+        cursor.execute("SELECT pg_try_advisory_lock(%s)", [_POOL_LOCK_ID])
+        if not cursor.fetchone()[0]:
+            return 0
+        try:
+            for _ in range(max(target - PooledSchema.objects.count(), 0)):
+                name = f"pool_{secrets.token_hex(8)}"
+                with transaction.atomic():
+                    clone_template_into(name)
+                    PooledSchema.objects.create(schema_name=name)
+                made += 1
+        finally:
+            cursor.execute("SELECT pg_advisory_unlock(%s)", [_POOL_LOCK_ID])
     return made
 
 

@@ -6,7 +6,7 @@ from django.conf import settings
 from django.contrib.auth.tokens import default_token_generator
 from django.core.exceptions import ValidationError
 from django.core.mail import send_mail
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.encoding import force_bytes
@@ -62,7 +62,11 @@ def tenant_onboard(*, name: str, slug: str, admin_email: str, admin_password: st
     with transaction.atomic():
         tenant = Tenant(name=name.strip() or slug, slug=slug, schema_name=schema_name_for_slug(slug))
         tenant.full_clean(exclude=["schema_name"])
-        tenant.save()
+        try:
+            with transaction.atomic():
+                tenant.save()
+        except IntegrityError as exc:  # another onboarding took the slug since the check above
+            raise ValidationError({"slug": [f"A tenant with the slug '{slug}' already exists."]}) from exc
         create_tenant_schema(tenant.schema_name)
         Domain.objects.create(domain=domain_name, tenant=tenant, is_primary=True)
         with tenant_context(tenant):

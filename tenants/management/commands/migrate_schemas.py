@@ -1,8 +1,8 @@
 """django-tenants' migrate_schemas, but schemas with nothing to apply are skipped without a migrate run.
 
 Deciding that costs one query per few hundred schemas, instead of loading the migration graph and
-running `migrate` once per schema. Options that act on specific migrations (an app label, --fake,
---plan, --check, --prune, a single --schema) go straight to django-tenants.
+running `migrate` once per schema. Options that act on specific migrations or tables (an app label,
+--fake, --plan, --check, --prune, --run-syncdb, a single --schema) go straight to django-tenants.
 """
 
 from typing import Any
@@ -15,7 +15,9 @@ from django_tenants.utils import get_public_schema_name, schema_exists
 from tenants.models import Tenant
 from tenants.schema_template import pooled_schema_names, schemas_with_pending_migrations, template_schema_name
 
-_PASS_THROUGH_OPTIONS = ("app_label", "fake", "fake_initial", "plan", "check_unapplied", "prune", "schema_name")
+_PASS_THROUGH_OPTIONS = (
+    "app_label", "fake", "fake_initial", "plan", "check_unapplied", "prune", "run_syncdb", "schema_name",
+)
 
 
 class Command(MigrateSchemasCommand):
