@@ -8,7 +8,7 @@ number since the attempt began, adopts a match, and only sends again when there 
 
 import random
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from django.db import connection, transaction
 from django.urls import reverse
@@ -56,6 +56,16 @@ class Verdict:
 DONE = Verdict()
 
 
+@dataclass(frozen=True)
+class Attempt:
+    """One claimed hand-over: the item, and what its request needs, made before the rate token is taken."""
+
+    communication: Communication
+    gateway: TwilioGateway
+    status_callback_url: str
+    reconcile_since: datetime | None  # an earlier attempt's outcome is unknown: ask Twilio first
+
+
 def backoff_seconds(attempt: int) -> float:
     """Exponential in the attempt number, capped, with jitter so retries of many items spread out."""
     ceiling = min(BACKOFF_CAP_SECONDS, BACKOFF_BASE_SECONDS * 2 ** max(attempt - 1, 0))
@@ -95,41 +105,46 @@ def _twiml_url(communication: Communication) -> str:
     return tenant_base_url(connection.tenant) + path
 
 
-def _begin_attempt(communication_id: int) -> tuple[Verdict | None, Communication | None, bool]:
-    """Claims the item for one attempt. Returns (verdict to stop with, the item, whether to reconcile first)."""
+def _begin_attempt(communication_id: int) -> Verdict | Attempt:
+    """Claims the item for one attempt, or says why not now (a Verdict)."""
     with transaction.atomic():
         communication = Communication.objects.select_for_update(skip_locked=True).filter(pk=communication_id).first()
         if communication is None:
             exists = Communication.objects.filter(pk=communication_id).exists()
-            return (Verdict(retry_in=1.0) if exists else DONE), None, False  # busy elsewhere, or deleted
-        reconcile = False
+            return Verdict(retry_in=1.0) if exists else DONE  # busy in another worker, or deleted
+        reconcile_since = None
         if communication.status == Status.DISPATCHING:
             lease_ends = communication.attempt_started_at + ATTEMPT_LEASE
             if timezone.now() < lease_ends:
-                return Verdict(retry_in=(lease_ends - timezone.now()).total_seconds()), None, False
-            reconcile = True
+                return Verdict(retry_in=(lease_ends - timezone.now()).total_seconds())
+            reconcile_since = communication.attempt_started_at
         elif communication.status != Status.PENDING:
-            return DONE, None, False  # canceled, scheduled for later, or already with Twilio
+            return DONE  # canceled, scheduled for later, or already with Twilio
         if communication.campaign_id and Campaign.objects.filter(pk=communication.campaign_id, status=Campaign.Status.PAUSED).exists():
-            return DONE, None, False  # stays pending; resuming the campaign queues it again
+            return DONE  # stays pending; resuming the campaign queues it again
         account = TwilioAccount.objects.get(tenant=connection.tenant)
+        # Built before the token is taken (a process's first use builds the Twilio client), so that a token
+        # is followed by its request at once and sends keep the spacing of their tokens.
+        attempt = Attempt(
+            communication=communication,
+            gateway=TwilioGateway(account_sid=account.account_sid, auth_token=account.auth_token),
+            status_callback_url=_status_callback_url(communication),
+            reconcile_since=reconcile_since,
+        )
         bucket, per_second = _rate_bucket(communication, account.account_sid)
         wait = take_token(bucket=bucket, per_second=per_second)
         if wait > 0:
             # An unknown earlier attempt stays `dispatching`, so the next pick-up still reconciles first.
-            return Verdict(retry_in=wait + random.uniform(0, 0.05)), None, False
-        previous_start = communication.attempt_started_at
+            return Verdict(retry_in=wait + random.uniform(0, 0.05))
         communication.status = Status.DISPATCHING
         communication.attempt_started_at = timezone.now()
         communication.attempts += 1
         communication.save(update_fields=["status", "attempt_started_at", "attempts", "updated_at"])
-        if reconcile:
-            communication.attempt_started_at = previous_start
-    return None, communication, reconcile
+    return attempt
 
 
-def _find_earlier_send(gateway: TwilioGateway, communication: Communication) -> GatewayResult:
-    since = communication.attempt_started_at - CLOCK_SKEW
+def _find_earlier_send(gateway: TwilioGateway, communication: Communication, since: datetime) -> GatewayResult:
+    since -= CLOCK_SKEW
     if communication.channel == Communication.Channel.SMS:
         result = gateway.messages_sent_since(to=communication.to_number, from_=communication.from_number, since=since)
     else:
@@ -146,20 +161,21 @@ def _find_earlier_send(gateway: TwilioGateway, communication: Communication) -> 
     return GatewayResult(outcome=Outcome.SUCCESS, payload=None)
 
 
-def _hand_over(gateway: TwilioGateway, communication: Communication) -> GatewayResult:
+def _hand_over(attempt: Attempt) -> GatewayResult:
+    communication = attempt.communication
     if communication.channel == Communication.Channel.SMS:
-        return gateway.send_message(
+        return attempt.gateway.send_message(
             to=communication.to_number,
             from_=communication.from_number,
             body=communication.content,
             media_urls=communication.media_urls,
-            status_callback=_status_callback_url(communication),
+            status_callback=attempt.status_callback_url,
         )
-    return gateway.create_call(
+    return attempt.gateway.create_call(
         to=communication.to_number,
         from_=communication.from_number,
         twiml_url=_twiml_url(communication),
-        status_callback=_status_callback_url(communication),
+        status_callback=attempt.status_callback_url,
         record=communication.record,
         machine_detection=communication.machine_detection,
     )
@@ -204,18 +220,17 @@ def _record_failure(communication_id: int, result: GatewayResult) -> Verdict:
 
 
 def deliver(*, communication_id: int) -> Verdict:
-    stop, communication, reconcile = _begin_attempt(communication_id)
-    if stop is not None:
-        return stop
-    gateway = _gateway()
-    if reconcile:
-        earlier = _find_earlier_send(gateway, communication)
+    attempt = _begin_attempt(communication_id)
+    if isinstance(attempt, Verdict):
+        return attempt
+    if attempt.reconcile_since is not None:
+        earlier = _find_earlier_send(attempt.gateway, attempt.communication, attempt.reconcile_since)
         if not earlier.ok:
             return _record_failure(communication_id, earlier)
         if earlier.payload is not None:
             _record_success(communication_id, earlier.payload)
             return DONE
-    result = _hand_over(gateway, communication)
+    result = _hand_over(attempt)
     if result.ok:
         _record_success(communication_id, result.payload)
         return DONE

@@ -14,6 +14,11 @@ from functools import lru_cache
 from typing import Any, TypeVar
 
 import requests
+
+# twilio-python imports its REST API (about 100 modules) on a client's first request. Imported here, it
+# is loaded once in a worker's parent process and inherited by every pool process, instead of slowing
+# down each pool process's first delivery.
+import twilio.rest.api  # noqa: F401
 from django.conf import settings
 from twilio.base.exceptions import TwilioException, TwilioRestException
 from twilio.http.http_client import TwilioHttpClient

@@ -1,0 +1,132 @@
+"""From the API through a real Celery worker to the Twilio sandbox, and back through signed callbacks
+to a real web server, on committed data."""
+
+import time
+from collections.abc import Callable, Iterator
+from typing import Any, TypeVar
+
+import pytest
+from django.db import connection
+from django_tenants.utils import tenant_context
+from pytest_django.plugin import DjangoDbBlocker
+
+from config.testing import PlatformProcesses
+from conftest import TenantSetup
+from telephony.models import Campaign, Communication, SenderNumber
+from telephony.services import sender_number_register
+from telephony.tests.platform_fixtures import SandboxLog, connect_to_sandbox
+
+pytestmark = pytest.mark.worker
+T = TypeVar("T")
+DEADLINE = 45
+
+
+def eventually(probe: Callable[[], T], what: str, platform: PlatformProcesses) -> T:
+    deadline = time.monotonic() + DEADLINE
+    while time.monotonic() < deadline:
+        value = probe()
+        if value:
+            return value
+        time.sleep(0.2)
+    pytest.fail(f"Timed out waiting for {what}.\n{platform.logs()}")
+
+
+@pytest.fixture
+def live_alpha(
+    tenant_pair: tuple[TenantSetup, TenantSetup], twilio_sandbox: Any, platform_processes: PlatformProcesses, django_db_blocker: DjangoDbBlocker
+) -> Iterator[TenantSetup]:
+    """alpha with committed sandbox wiring, cleaned up afterwards."""
+    alpha = tenant_pair[0]
+    with django_db_blocker.unblock():
+        connect_to_sandbox(alpha)
+        connection.set_schema_to_public()
+        try:
+            yield alpha
+        finally:
+            with tenant_context(alpha.tenant):
+                Communication.objects.all().delete()
+                Campaign.objects.all().delete()
+                SenderNumber.objects.all().delete()
+            connection.set_schema_to_public()
+
+
+def status_of(setup: TenantSetup, communication_id: int) -> Communication:
+    with tenant_context(setup.tenant):
+        return Communication.objects.get(pk=communication_id)
+
+
+def test_sms_goes_through_a_worker_and_its_callbacks_update_it(
+    live_alpha: TenantSetup, platform_processes: PlatformProcesses, sandbox_log: SandboxLog, django_db_blocker: DjangoDbBlocker
+) -> None:
+    with django_db_blocker.unblock():
+        response = live_alpha.client(live_alpha.admin_key).post(
+            "/api/v1/messages/", {"to": "+14155559001", "body": "Worker path"}, format="json"
+        )
+        assert response.status_code == 202
+        message_id = response.json()["id"]
+
+        delivered = eventually(
+            lambda: (m := status_of(live_alpha, message_id)).status == "delivered" and m, "the delivered callback", platform_processes
+        )
+        connection.set_schema_to_public()
+
+    received = [item for item in sandbox_log.items("messages") if item["to"] == "+14155559001"]
+    assert [item["sid"] for item in received] == [delivered.twilio_sid]
+    callbacks = [item for item in sandbox_log.items("callbacks") if delivered.public_token in item["url"]]
+    assert callbacks and all(item["status"] == 200 for item in callbacks)
+
+
+def test_call_fetches_its_signed_twiml_from_the_web_and_completes(
+    live_alpha: TenantSetup, platform_processes: PlatformProcesses, sandbox_log: SandboxLog, django_db_blocker: DjangoDbBlocker
+) -> None:
+    with django_db_blocker.unblock():
+        response = live_alpha.client(live_alpha.admin_key).post(
+            "/api/v1/calls/", {"to": "+14155559002", "text": "Hello {name}", "variables": {"name": "Ann"}}, format="json"
+        )
+        call_id = response.json()["id"]
+
+        completed = eventually(
+            lambda: (c := status_of(live_alpha, call_id)).status == "completed" and c, "the completed callback", platform_processes
+        )
+        connection.set_schema_to_public()
+
+    placed = [item for item in sandbox_log.items("calls") if item["sid"] == completed.twilio_sid]
+    assert len(placed) == 1
+    assert "Hello Ann" in placed[0]["twiml"] and not placed[0].get("twiml_error")
+    assert completed.duration_seconds is not None
+
+
+def test_per_sender_rate_cap_holds_across_four_worker_processes(
+    live_alpha: TenantSetup, platform_processes: PlatformProcesses, sandbox_log: SandboxLog, django_db_blocker: DjangoDbBlocker
+) -> None:
+    senders = {"+14155550201": ("long_code", 1.0, 5), "+18005550202": ("toll_free", 3.0, 10)}
+    client = live_alpha.client(live_alpha.admin_key)
+    with django_db_blocker.unblock():
+        with tenant_context(live_alpha.tenant):
+            for number, (kind, _, _) in senders.items():
+                sender_number_register(phone_number=number, kind=kind)
+        connection.set_schema_to_public()
+        for index, (number, (_, _, count)) in enumerate(senders.items()):
+            for n in range(count):
+                to = f"+1415555{index}{n:03d}"
+                assert client.post("/api/v1/messages/", {"to": to, "from": number, "body": "capped"}, format="json").status_code == 202
+
+        def arrivals() -> dict[str, list[float]]:
+            times: dict[str, list[float]] = {number: [] for number in senders}
+            for item in sandbox_log.items("messages"):
+                if item["from"] in times and item["body"] == "capped":
+                    times[item["from"]].append(item["received_monotonic"])
+            return times
+
+        everything = eventually(
+            lambda: (t := arrivals()) and all(len(t[n]) == c for n, (_, _, c) in senders.items()) and t,
+            "all capped messages at the sandbox",
+            platform_processes,
+        )
+
+    for number, (_, per_second, count) in senders.items():
+        times = sorted(everything[number])
+        gaps = [later - earlier for earlier, later in zip(times, times[1:], strict=False)]
+        # Tokens are taken 1/rate apart; arrival at the sandbox adds a little jitter on top.
+        assert min(gaps) >= 0.7 / per_second, (number, gaps)
+        assert (count - 1) / (times[-1] - times[0]) <= per_second * 1.05, (number, gaps)
