@@ -24,6 +24,8 @@ from twilio.base.exceptions import TwilioException, TwilioRestException
 from twilio.http.http_client import TwilioHttpClient
 from twilio.rest import Client
 
+from telephony.sandbox.client import SandboxHttpClient
+
 REQUEST_TIMEOUT_SECONDS = 15
 RECONCILE_PAGE = 50
 
@@ -105,25 +107,11 @@ def classify(error: Exception) -> GatewayResult:
     raise error
 
 
-class RedirectingHttpClient(TwilioHttpClient):
-    """twilio-python's own HTTP client, sending what it would send to *.twilio.com to another base URL."""
-
-    def __init__(self, base_url: str, **kwargs: Any) -> None:
-        super().__init__(**kwargs)
-        self.base_url = base_url.rstrip("/")
-
-    def request(self, method: str, url: str, *args: Any, **kwargs: Any) -> Any:
-        scheme_and_host, _, path = url.partition("://")[2].partition("/")
-        if scheme_and_host.endswith("twilio.com"):
-            url = f"{self.base_url}/{path}"
-        return super().request(method, url, *args, **kwargs)
-
-
 @lru_cache(maxsize=1024)
 def _client(account_sid: str, auth_token: str, base_url: str | None) -> Client:
     # One client (and so one pooled HTTP session) per account and process.
     http_client = (
-        RedirectingHttpClient(base_url, timeout=REQUEST_TIMEOUT_SECONDS)
+        SandboxHttpClient(base_url, timeout=REQUEST_TIMEOUT_SECONDS)
         if base_url
         else TwilioHttpClient(timeout=REQUEST_TIMEOUT_SECONDS)
     )
