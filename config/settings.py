@@ -208,8 +208,6 @@ LOGGING = {
 SITE_SCHEME = env("SITE_SCHEME", default="http")
 SITE_PORT = env("SITE_PORT", default="8000")
 
-# Twilio. Until tenants get their own accounts (telephony issue), this token validates webhook signatures.
-TWILIO_AUTH_TOKEN = env("TWILIO_AUTH_TOKEN", default="")
 
 MEDIA_ROOT = str(BASE_DIR / env("MEDIA_ROOT", default="var/media"))  # relative to the project, or absolute
 MEDIA_URL = "/media/"
@@ -218,5 +216,7 @@ VOICE_FILE_MAX_BYTES = env.int("VOICE_FILE_MAX_BYTES", default=10 * 1024 * 1024)
 # sandbox (default: the built-in Twilio sandbox at TWILIO_SANDBOX_URL) or live (api.twilio.com).
 TWILIO_MODE = env("TWILIO_MODE", default="sandbox")
 TWILIO_SANDBOX_URL = env("TWILIO_SANDBOX_URL", default="http://127.0.0.1:8099")
-# The platform's master account; tenants get subaccounts under it.
+# The platform's master account; tenants get subaccounts under it. In sandbox mode the defaults are the
+# ones `manage.py run_sandbox` serves, so leaving them out cannot make the two disagree.
 TWILIO_ACCOUNT_SID = env("TWILIO_ACCOUNT_SID", default="AC" + "0" * 32)
+TWILIO_AUTH_TOKEN = env("TWILIO_AUTH_TOKEN", default="sandbox-auth-token" if TWILIO_MODE == "sandbox" else "")
