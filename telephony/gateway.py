@@ -7,6 +7,7 @@ GatewayResult that says whether it worked, may work if retried, or never will.
 """
 
 import enum
+import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -107,15 +108,27 @@ def classify(error: Exception) -> GatewayResult:
     raise error
 
 
-@lru_cache(maxsize=1024)
-def _client(account_sid: str, auth_token: str, base_url: str | None) -> Client:
-    # One client (and so one pooled HTTP session) per account and process.
+def _new_client(account_sid: str, auth_token: str, base_url: str | None) -> Client:
     http_client = (
         SandboxHttpClient(base_url, timeout=REQUEST_TIMEOUT_SECONDS)
         if base_url
         else TwilioHttpClient(timeout=REQUEST_TIMEOUT_SECONDS)
     )
     return Client(account_sid, auth_token, http_client=http_client)
+
+
+_per_thread = threading.local()
+
+
+def _client(account_sid: str, auth_token: str, base_url: str | None) -> Client:
+    # One client (and so one pooled HTTP session) per account, process and thread. Not shared between threads
+    # (a worker with the threads pool, or gunicorn's gthread workers, run several at once): twilio-python's
+    # HTTP client keeps the last response on itself and returns it from there, so a client shared by threads
+    # could hand a thread another thread's answer.
+    clients = getattr(_per_thread, "clients", None)
+    if clients is None:
+        clients = _per_thread.clients = lru_cache(maxsize=1024)(_new_client)
+    return clients(account_sid, auth_token, base_url)
 
 
 def api_base_url() -> str | None:
