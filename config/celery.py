@@ -1,5 +1,8 @@
 import os
+from typing import Any
 
+from celery import Task
+from celery.signals import task_prerun
 from tenant_schemas_celery.app import CeleryApp
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
@@ -8,3 +11,14 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 app = CeleryApp("switchboard")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
+
+
+@task_prerun.connect
+def _close_unusable_connections(task: Task, **kwargs: Any) -> None:
+    # What Django does before each request: with CELERY_DB_REUSE_MAX, Celery no longer closes connections
+    # around every task, so drop those that broke or outlived CONN_MAX_AGE. Not for a task run eagerly
+    # inside the caller's transaction.
+    from django.db import close_old_connections
+
+    if not getattr(task.request, "is_eager", False):
+        close_old_connections()

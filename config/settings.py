@@ -48,6 +48,8 @@ INSTALLED_APPS = SHARED_APPS + [app for app in TENANT_APPS if app not in SHARED_
 
 TENANT_MODEL = "tenants.Tenant"
 TENANT_DOMAIN_MODEL = "tenants.Domain"
+# SET search_path only when a connection changes schema, not before every query.
+TENANT_LIMIT_SET_CALLS = True
 AUTH_USER_MODEL = "accounts.User"
 # Every new tenant schema is cloned from this one; it is kept migrated and rebuilt when stale.
 TENANT_TEMPLATE_SCHEMA = env("TENANT_TEMPLATE_SCHEMA", default="tenant_template")
@@ -189,8 +191,22 @@ CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_ALWAYS_EAGER = False
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# Celery closes a worker's database connections around every task unless told to reuse them; reused,
+# they are still closed when unusable or older than CONN_MAX_AGE (config/celery.py).
+CELERY_DB_REUSE_MAX = env.int("CELERY_DB_REUSE_MAX", default=1000)
+# tenant-schemas-celery may keep a schema's tenant this long rather than read it for every task.
+CELERY_TASK_TENANT_CACHE_SECONDS = 30
+# A message a worker holds unacknowledged for longer than this (it died with it) goes to another worker.
+# No task waits in a worker for more than a minute (telephony.scheduling), so this can be short.
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    "visibility_timeout": env.int("CELERY_VISIBILITY_TIMEOUT", default=180),
+    "unacked_restore_interval": 10,
+    "unacked_restore_throttle": 1,
+}
 CELERY_BEAT_SCHEDULE = {
     "release-scheduled-communications": {"task": "telephony.tasks.release_scheduled_communications", "schedule": 5.0},
+    "release-sender-lines": {"task": "telephony.tasks.release_sender_lines", "schedule": 1.0},
+    "requeue-stalled-communications": {"task": "telephony.tasks.requeue_stalled_communications", "schedule": 60.0},
     "refill-tenant-schema-pool": {"task": "tenants.tasks.refill_tenant_schema_pool", "schedule": 60.0},
 }
 

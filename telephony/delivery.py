@@ -3,7 +3,9 @@
 Each attempt is recorded (status `dispatching`, attempt_started_at) and committed before the request
 goes out. If a worker dies during the request, whoever picks the item up next finds it still
 dispatching; once the attempt's lease has run out it asks Twilio what that sender sent to that
-number since the attempt began, adopts a match, and only sends again when there is none.
+number since the attempt began, adopts a match, and only sends again when there is none. An item
+whose task was lost altogether (its worker killed while holding it, or Redis lost its data) is found by
+`requeue_stalled` and queued again.
 """
 
 import random
@@ -23,7 +25,8 @@ from telephony.gateway import (
     TwilioGateway,
 )
 from telephony.models import Campaign, Communication, OptOut, SenderNumber
-from telephony.ratelimit import DEFAULT_RATES, take_token
+from telephony import scheduling
+from telephony.ratelimit import DEFAULT_RATES, take_slot
 from telephony.registry.models import TwilioAccount
 from telephony.services import opt_out_add, platform_error_record
 from telephony.statuses import Status, advances
@@ -40,13 +43,19 @@ ATTEMPT_LEASE = timedelta(seconds=REQUEST_TIMEOUT_SECONDS * 2)
 # Twilio's clock and ours may differ a little; look back a bit further when reconciling.
 CLOCK_SKEW = timedelta(seconds=30)
 CALLS_PER_SECOND = 1.0
+# A pending or dispatching item nobody has touched for this long, and that Redis does not hold for later,
+# has lost its task. Longer than any wait a task is queued with (scheduling.MAX_WORKER_WAIT_SECONDS).
+STALLED_AFTER = timedelta(minutes=5)
+STALLED_BATCH = 1000
 
 
 @dataclass(frozen=True)
 class Verdict:
-    """What the task should do next: nothing (done), or run again after `retry_in` seconds."""
+    """What the task should do next: nothing (done), or run again after `retry_in` seconds, at the
+    sender's slot when `slot_bucket` says so."""
 
     retry_in: float | None = None
+    slot_bucket: str | None = None
 
     @property
     def done(self) -> bool:
@@ -77,14 +86,20 @@ def _gateway() -> TwilioGateway:
     return TwilioGateway(account_sid=account.account_sid, auth_token=account.auth_token)
 
 
-def _rate_bucket(communication: Communication, account_sid: str) -> tuple[str, float]:
+def _rate_bucket(communication: Communication, account_sid: str) -> str:
+    """Whose rate the item counts against: the account's calls, or the sending number's messages."""
     if communication.channel == Communication.Channel.CALL:
-        return f"calls:{account_sid}", CALLS_PER_SECOND
+        return f"calls:{account_sid}"
+    return f"sms:{account_sid}:{communication.from_number}"
+
+
+def _per_second(communication: Communication) -> float:
+    if communication.channel == Communication.Channel.CALL:
+        return CALLS_PER_SECOND
     sender = SenderNumber.objects.filter(phone_number=communication.from_number).first()
-    per_second = (sender.messages_per_second if sender else None) or DEFAULT_RATES.get(
+    return (sender.messages_per_second if sender else None) or DEFAULT_RATES.get(
         sender.kind if sender else SenderNumber.Kind.LONG_CODE, 1.0
     )
-    return f"sms:{account_sid}:{communication.from_number}", per_second
 
 
 def _status_callback_url(communication: Communication) -> str:
@@ -105,8 +120,10 @@ def _twiml_url(communication: Communication) -> str:
     return tenant_base_url(connection.tenant) + path
 
 
-def _begin_attempt(communication_id: int) -> Verdict | Attempt:
-    """Claims the item for one attempt, or says why not now (a Verdict)."""
+def _begin_attempt(communication_id: int, *, has_slot: bool) -> Verdict | Attempt:
+    """Claims the item for one attempt, or says why not now (a Verdict). Without a slot of its sender, it
+    takes one first: now, soon (run again then), or by joining the sender's line (nothing to do until
+    the line's pump queues it with its slot)."""
     with transaction.atomic():
         communication = Communication.objects.select_for_update(skip_locked=True).filter(pk=communication_id).first()
         if communication is None:
@@ -131,11 +148,15 @@ def _begin_attempt(communication_id: int) -> Verdict | Attempt:
             status_callback_url=_status_callback_url(communication),
             reconcile_since=reconcile_since,
         )
-        bucket, per_second = _rate_bucket(communication, account.account_sid)
-        wait = take_token(bucket=bucket, per_second=per_second)
-        if wait > 0:
+        if not has_slot:
+            bucket = _rate_bucket(communication, account.account_sid)
+            member = scheduling.member_of(schema=connection.schema_name, communication_id=communication.pk)
             # An unknown earlier attempt stays `dispatching`, so the next pick-up still reconciles first.
-            return Verdict(retry_in=wait + random.uniform(0, 0.05))
+            wait = take_slot(bucket=bucket, per_second=_per_second(communication), member=member)
+            if wait is None:
+                return DONE
+            if wait > 0:
+                return Verdict(retry_in=wait, slot_bucket=bucket)
         communication.status = Status.DISPATCHING
         communication.attempt_started_at = timezone.now()
         communication.attempts += 1
@@ -219,8 +240,12 @@ def _record_failure(communication_id: int, result: GatewayResult) -> Verdict:
     return verdict
 
 
-def deliver(*, communication_id: int) -> Verdict:
-    attempt = _begin_attempt(communication_id)
+def deliver(*, communication_id: int, slot_bucket: str | None = None) -> Verdict:
+    """One attempt at the item. `slot_bucket`: the task runs at a slot of that sender's, given to it."""
+    if slot_bucket is not None:
+        # Whatever becomes of this item, its sender's next slots are handed to the next in line.
+        scheduling.release_line(bucket=slot_bucket)
+    attempt = _begin_attempt(communication_id, has_slot=slot_bucket is not None)
     if isinstance(attempt, Verdict):
         return attempt
     if attempt.reconcile_since is not None:
@@ -245,3 +270,31 @@ def hang_up(*, communication_id: int) -> None:
             platform_error_record(
                 source="hang up call", message=result.message, twilio_code=result.twilio_code, communication=communication
             )
+
+
+def requeue_stalled(*, now: datetime) -> int:
+    """Queues again, in the current tenant's schema, the items whose task was lost: pending or dispatching,
+    untouched for STALLED_AFTER, and neither scheduled, retrying later, nor waiting in their sender's line
+    in Redis. A task of theirs that does still exist somewhere finds the item claimed or done: delivery
+    never sends twice."""
+    candidates = list(
+        Communication.objects.filter(
+            direction=Communication.Direction.OUTBOUND,
+            status__in=[Status.PENDING, Status.DISPATCHING],
+            updated_at__lt=now - STALLED_AFTER,
+        )
+        .exclude(campaign__status=Campaign.Status.PAUSED)  # resuming the campaign queues them
+        .order_by("updated_at")
+        .only("pk", "channel", "from_number")[:STALLED_BATCH]
+    )
+    account = TwilioAccount.objects.filter(tenant=connection.tenant).first()
+    if not candidates or account is None:
+        return 0
+    buckets = {communication.pk: _rate_bucket(communication, account.account_sid) for communication in candidates}
+    held = scheduling.waiting_in_redis(schema=connection.schema_name, communication_ids=list(buckets), buckets=buckets)
+    stalled = [pk for pk in buckets if pk not in held]
+    # Touched, so that the next sweeps leave them to the task queued now.
+    Communication.objects.filter(pk__in=stalled).update(updated_at=now)
+    for pk in stalled:
+        scheduling.queue_now(communication_id=pk)
+    return len(stalled)

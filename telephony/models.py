@@ -62,6 +62,7 @@ class Communication(models.Model):
         ordering = ["-occurred_at", "-id"]
         indexes = [
             models.Index(fields=["channel", "status"]),
+            models.Index(fields=["status", "updated_at"]),  # delivery.requeue_stalled
             models.Index(fields=["to_number"]),
             models.Index(fields=["from_number"]),
             models.Index(fields=["occurred_at"]),

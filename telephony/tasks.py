@@ -1,16 +1,19 @@
 from celery import Task, shared_task
 from django.utils import timezone
+from django_tenants.utils import get_public_schema_name, tenant_context
 
 from telephony import delivery, scheduling
 from telephony.registry import services as registry_services
+from telephony.scheduling import MAX_WORKER_WAIT_SECONDS
+from tenants.models import Tenant
 
 
-@shared_task(bind=True, acks_late=True, max_retries=None)
-def deliver_communication(self: Task, *, communication_id: int) -> None:
+@shared_task(acks_late=True)
+def deliver_communication(*, communication_id: int, slot_bucket: str | None = None) -> None:
     """Runs in the tenant's schema. Retries are scheduled by the delivery rules, not by Celery's."""
-    verdict = delivery.deliver(communication_id=communication_id)
+    verdict = delivery.deliver(communication_id=communication_id, slot_bucket=slot_bucket)
     if not verdict.done:
-        raise self.retry(countdown=verdict.retry_in)
+        scheduling.queue_later(communication_id=communication_id, in_seconds=verdict.retry_in, slot_bucket=verdict.slot_bucket)
 
 
 @shared_task(acks_late=True)
@@ -24,11 +27,27 @@ def release_scheduled_communications() -> int:
     return scheduling.release_due(now=timezone.now())
 
 
-@shared_task(bind=True, autoretry_for=(registry_services.TwilioUnavailable,), retry_backoff=True, max_retries=8)
+@shared_task
+def release_sender_lines() -> int:
+    """Beat, every second: hands waiting items their senders' slots (see telephony.ratelimit)."""
+    return scheduling.release_lines()
+
+
+@shared_task
+def requeue_stalled_communications() -> int:
+    """Beat, every minute: queues again, tenant by tenant, what lost its task (see delivery.requeue_stalled)."""
+    requeued = 0
+    for tenant in Tenant.objects.exclude(schema_name=get_public_schema_name()):
+        with tenant_context(tenant):
+            requeued += delivery.requeue_stalled(now=timezone.now())
+    return requeued
+
+
+@shared_task(bind=True, autoretry_for=(registry_services.TwilioUnavailable,), retry_backoff=True, retry_backoff_max=MAX_WORKER_WAIT_SECONDS, max_retries=8)
 def provision_twilio_account(self: Task, *, tenant_id: int) -> None:
     registry_services.twilio_subaccount_provision(tenant_id=tenant_id)
 
 
-@shared_task(bind=True, autoretry_for=(registry_services.TwilioUnavailable,), retry_backoff=True, max_retries=8)
+@shared_task(bind=True, autoretry_for=(registry_services.TwilioUnavailable,), retry_backoff=True, retry_backoff_max=MAX_WORKER_WAIT_SECONDS, max_retries=8)
 def verify_twilio_credentials(self: Task, *, tenant_id: int) -> None:
     registry_services.twilio_credentials_verify(tenant_id=tenant_id)

@@ -61,7 +61,7 @@ def test_csv_without_a_to_column_is_refused(alpha_on_twilio: TenantSetup) -> Non
 
 
 def test_progress_pause_resume_and_cancel(alpha_on_twilio: TenantSetup, monkeypatch) -> None:
-    monkeypatch.setattr(delivery, "take_token", lambda **_: 0.0)
+    monkeypatch.setattr(delivery, "take_slot", lambda **_: 0.0)
     client = alpha_on_twilio.client(alpha_on_twilio.admin_key)
     campaign = create(alpha_on_twilio, recipients=[{"to": f"+1415555{n:04d}"} for n in range(2100, 2104)]).json()
     with tenant_context(alpha_on_twilio.tenant):

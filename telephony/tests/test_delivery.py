@@ -27,7 +27,7 @@ def unique_number(seed: int) -> str:
 @pytest.fixture(autouse=True)
 def fast_retries(monkeypatch: pytest.MonkeyPatch) -> None:
     # Each test uses fresh destination numbers; the per-sender bucket is what would slow them down.
-    monkeypatch.setattr(delivery, "take_token", lambda **_: 0.0)
+    monkeypatch.setattr(delivery, "take_slot", lambda **_: 0.0)
 
 
 def test_message_is_handed_over_once_and_keeps_twilios_sid(alpha_on_twilio: TenantSetup, sandbox_log: SandboxLog) -> None:
