@@ -13,6 +13,7 @@ from dataclasses import dataclass
 import pytest
 import redis
 from django.conf import settings
+from django.core.cache import caches
 from django.core.management import call_command
 from django.db import connection
 from django.test.utils import setup_databases, teardown_databases
@@ -99,8 +100,10 @@ def public_client(db: None) -> APIClient:
 @pytest.fixture(autouse=True)
 def _fresh_rate_limits_and_public_schema() -> Iterator[None]:
     client = redis.Redis.from_url(settings.REDIS_URL)
-    for key in client.scan_iter("switchboard:ratelimit:*"):
-        client.delete(key)
+    for pattern in ("switchboard:ratelimit:*", "switchboard:send:*"):  # API limits; senders' schedules and lines
+        for key in client.scan_iter(pattern):
+            client.delete(key)
     client.close()
+    caches["process"].clear()
     yield
     connection.set_schema_to_public()

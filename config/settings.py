@@ -107,7 +107,9 @@ CACHES = {
         "LOCATION": REDIS_URL,
         # Cache keys carry the schema name so one tenant can never read another's entries.
         "KEY_FUNCTION": "django_tenants.cache.make_key",
-    }
+    },
+    # In the process's own memory, for values read very often that may be a few seconds stale.
+    "process": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "switchboard-process"},
 }
 
 AUTH_PASSWORD_VALIDATORS = [

@@ -12,7 +12,9 @@ import random
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from django.core.cache import caches
 from django.db import connection, transaction
+from django.db.models import Case, F, Value, When
 from django.urls import reverse
 from django.utils import timezone
 
@@ -29,7 +31,7 @@ from telephony import scheduling
 from telephony.ratelimit import DEFAULT_RATES, take_slot
 from telephony.registry.models import TwilioAccount
 from telephony.services import opt_out_add, platform_error_record
-from telephony.statuses import Status, advances
+from telephony.statuses import Status, replaceable_by
 from tenants.hosts import tenant_base_url
 from voice.models import TwimlDocument
 from voice.services import twiml_document_create
@@ -47,6 +49,9 @@ CALLS_PER_SECOND = 1.0
 # has lost its task. Longer than any wait a task is queued with (scheduling.MAX_WORKER_WAIT_SECONDS).
 STALLED_AFTER = timedelta(minutes=5)
 STALLED_BATCH = 1000
+# A sender's rate and the tenant's URL are read for every item and change rarely: each worker process keeps
+# them this long.
+PROCESS_CACHE_SECONDS = 10
 
 
 @dataclass(frozen=True)
@@ -96,15 +101,28 @@ def _rate_bucket(communication: Communication, account_sid: str) -> str:
 def _per_second(communication: Communication) -> float:
     if communication.channel == Communication.Channel.CALL:
         return CALLS_PER_SECOND
-    sender = SenderNumber.objects.filter(phone_number=communication.from_number).first()
+    return caches["process"].get_or_set(
+        f"sender-rate:{connection.schema_name}:{communication.from_number}",
+        lambda: _sender_rate(communication.from_number),
+        PROCESS_CACHE_SECONDS,
+    )
+
+
+def _sender_rate(phone_number: str) -> float:
+    sender = SenderNumber.objects.filter(phone_number=phone_number).first()
     return (sender.messages_per_second if sender else None) or DEFAULT_RATES.get(
         sender.kind if sender else SenderNumber.Kind.LONG_CODE, 1.0
     )
 
 
+def _base_url() -> str:
+    tenant = connection.tenant
+    return caches["process"].get_or_set(f"base-url:{tenant.pk}", lambda: tenant_base_url(tenant), PROCESS_CACHE_SECONDS)
+
+
 def _status_callback_url(communication: Communication) -> str:
     path = reverse("twilio-status-callback", urlconf="config.urls_tenants", kwargs={"token": communication.public_token})
-    return tenant_base_url(connection.tenant) + path
+    return _base_url() + path
 
 
 def _twiml_url(communication: Communication) -> str:
@@ -117,7 +135,7 @@ def _twiml_url(communication: Communication) -> str:
             document = TwimlDocument.objects.create(variables=communication.variables, xml=rendered.twiml)
         Communication.objects.filter(pk=communication.pk).update(twiml_document=document)
     path = reverse("twiml-document", urlconf="config.urls_tenants", kwargs={"token": document.public_token})
-    return tenant_base_url(connection.tenant) + path
+    return _base_url() + path
 
 
 def _begin_attempt(communication_id: int, *, has_slot: bool) -> Verdict | Attempt:
@@ -203,14 +221,16 @@ def _hand_over(attempt: Attempt) -> GatewayResult:
 
 
 def _record_success(communication_id: int, resource: SentResource) -> None:
-    with transaction.atomic():
-        communication = Communication.objects.select_for_update().get(pk=communication_id)
-        communication.twilio_sid = resource.sid
-        # A callback may have moved it further while the request was on its way back.
-        if communication.status == Status.DISPATCHING or advances(communication.status, resource.status):
-            communication.status = resource.status
-        communication.error_code = communication.error_message = ""
-        communication.save()
+    """Keeps Twilio's sid; the status becomes Twilio's unless a callback has already moved it further while
+    the request was on its way back. One UPDATE, which decides on the row as it is when it runs."""
+    takes_twilios = [Status.DISPATCHING, *replaceable_by(resource.status)]
+    Communication.objects.filter(pk=communication_id).update(
+        twilio_sid=resource.sid,
+        status=Case(When(status__in=takes_twilios, then=Value(resource.status)), default=F("status")),
+        error_code="",
+        error_message="",
+        updated_at=timezone.now(),
+    )
 
 
 def _record_failure(communication_id: int, result: GatewayResult) -> Verdict:

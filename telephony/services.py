@@ -207,11 +207,20 @@ def platform_error_record(
     )
 
 
-def sender_number_register(*, phone_number: str, kind: str = SenderNumber.Kind.LONG_CODE, is_default: bool = False) -> SenderNumber:
-    """Records a number the tenant may send from (bought through the numbers flow, or a verified caller ID)."""
+def sender_number_register(
+    *,
+    phone_number: str,
+    kind: str = SenderNumber.Kind.LONG_CODE,
+    is_default: bool = False,
+    messages_per_second: float | None = None,
+) -> SenderNumber:
+    """Records a number the tenant may send from (bought through the numbers flow, or a verified caller ID).
+    messages_per_second overrides the rate Twilio gives its kind (a number with a raised limit)."""
     number = normalize_e164(phone_number)
     with transaction.atomic():
         if is_default:
             SenderNumber.objects.filter(is_default=True).exclude(phone_number=number).update(is_default=False)
-        sender, _ = SenderNumber.objects.update_or_create(phone_number=number, defaults={"kind": kind, "is_default": is_default})
+        sender, _ = SenderNumber.objects.update_or_create(
+            phone_number=number, defaults={"kind": kind, "is_default": is_default, "messages_per_second": messages_per_second}
+        )
     return sender

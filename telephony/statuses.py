@@ -58,3 +58,8 @@ def rank(status: str) -> int:
 def advances(current: str, new: str) -> bool:
     """True when `new` may replace `current`: it comes later, and `current` is not final."""
     return current not in TERMINAL and rank(new) > rank(current)
+
+
+def replaceable_by(new: str) -> list[str]:
+    """The statuses `new` may replace (see advances)."""
+    return [status for status in Status.values if advances(status, new)]

@@ -6,15 +6,21 @@ from collections.abc import Callable, Iterator
 from typing import Any, TypeVar
 
 import pytest
+import redis
+from django.conf import settings
 from django.db import connection
+from django.utils import timezone
 from django_tenants.utils import tenant_context
 from pytest_django.plugin import DjangoDbBlocker
 
 from config.testing import PlatformProcesses
 from conftest import TenantSetup
+from telephony import delivery, ratelimit
 from telephony.models import Campaign, Communication, SenderNumber
+from telephony.registry.models import TwilioAccount
 from telephony.services import sender_number_register
-from telephony.tests.platform_fixtures import SandboxLog, connect_to_sandbox
+from telephony.tasks import requeue_stalled_communications
+from telephony.tests.platform_fixtures import SENDER, SandboxLog, connect_to_sandbox
 
 pytestmark = pytest.mark.worker
 T = TypeVar("T")
@@ -130,3 +136,63 @@ def test_per_sender_rate_cap_holds_across_four_worker_processes(
         # Tokens are taken 1/rate apart; arrival at the sandbox adds a little jitter on top.
         assert min(gaps) >= 0.7 / per_second, (number, gaps)
         assert (count - 1) / (times[-1] - times[0]) <= per_second * 1.05, (number, gaps)
+
+
+def test_a_senders_backlog_waits_in_its_line_not_as_tasks(
+    live_alpha: TenantSetup, platform_processes: PlatformProcesses, sandbox_log: SandboxLog, django_db_blocker: DjangoDbBlocker
+) -> None:
+    number, per_second, count = "+14155550301", 5.0, 30
+    broker = redis.Redis.from_url(settings.CELERY_BROKER_URL)
+    client = live_alpha.client(live_alpha.admin_key)
+    with django_db_blocker.unblock():
+        with tenant_context(live_alpha.tenant):
+            sender_number_register(phone_number=number, kind="long_code", messages_per_second=per_second)
+        account_sid = TwilioAccount.objects.get(tenant=live_alpha.tenant).account_sid
+        connection.set_schema_to_public()
+        for n in range(count):
+            response = client.post("/api/v1/messages/", {"to": f"+1415556{n:04d}", "from": number, "body": "lined"}, format="json")
+            assert response.status_code == 202
+
+        line = ratelimit.line_key(f"sms:{account_sid}:{number}")
+        most_tasks = most_in_line = 0
+
+        def all_arrived() -> list[float] | None:
+            nonlocal most_tasks, most_in_line
+            # Tasks: queued in the broker, or held by the worker (running, or waiting for their slot).
+            most_tasks = max(most_tasks, broker.llen("celery") + broker.hlen("unacked"))
+            most_in_line = max(most_in_line, broker.zcard(line))
+            times = [item["received_monotonic"] for item in sandbox_log.items("messages") if item["body"] == "lined"]
+            return sorted(times) if len(times) >= count else None
+
+        times = eventually(all_arrived, "all lined messages at the sandbox", platform_processes)
+        time.sleep(1.0)
+
+    assert len([item for item in sandbox_log.items("messages") if item["body"] == "lined"]) == count
+    gaps = [later - earlier for earlier, later in zip(times, times[1:], strict=False)]
+    assert min(gaps) >= 0.7 / per_second, gaps
+    # At most a window of slots is out as tasks at any time (plus those the worker was running); the rest
+    # waited in the sender's line. Polling for a token would have kept a task per message.
+    assert most_tasks <= ratelimit.WINDOW_SECONDS * per_second + 6, most_tasks
+    assert most_in_line >= count // 2, most_in_line
+
+
+def test_a_message_whose_task_was_lost_is_sent_once_after_the_sweep(
+    live_alpha: TenantSetup, platform_processes: PlatformProcesses, sandbox_log: SandboxLog, django_db_blocker: DjangoDbBlocker
+) -> None:
+    with django_db_blocker.unblock():
+        with tenant_context(live_alpha.tenant):
+            # Pending with no task anywhere: its worker died holding it, or Redis lost its data.
+            lost = Communication.objects.create(
+                channel=Communication.Channel.SMS, to_number="+14155550777", from_number=SENDER, content="orphan", encoding="GSM-7", segments=1
+            )
+            Communication.objects.filter(pk=lost.pk).update(updated_at=timezone.now() - delivery.STALLED_AFTER * 2)
+        connection.set_schema_to_public()
+
+        first_sweep = requeue_stalled_communications()
+        sent = eventually(lambda: (m := status_of(live_alpha, lost.pk)).twilio_sid and m, "the orphan sent", platform_processes)
+        second_sweep = requeue_stalled_communications()
+        connection.set_schema_to_public()
+        time.sleep(1.0)
+
+    assert first_sweep == 1 and second_sweep == 0
+    assert [item["sid"] for item in sandbox_log.items("messages") if item["body"] == "orphan"] == [sent.twilio_sid]

@@ -1,0 +1,101 @@
+"""Senders' schedules and lines in Redis (telephony.ratelimit), and far-off retries (telephony.scheduling)."""
+
+import time
+from datetime import timedelta
+from uuid import uuid4
+
+import pytest
+import redis
+from django.conf import settings
+from django.utils import timezone
+from django_tenants.utils import tenant_context
+
+from conftest import TenantSetup
+from telephony import scheduling
+from telephony.ratelimit import WINDOW_SECONDS, buckets_with_lines, pump, take_slot, waiting_members
+
+
+def fresh_bucket() -> str:
+    return f"test:{uuid4().hex}"
+
+
+def test_a_busy_sender_puts_items_in_its_line_first_come_first_served() -> None:
+    bucket = fresh_bucket()
+
+    first = take_slot(bucket=bucket, per_second=0.25, member="t_x:1")
+    second = take_slot(bucket=bucket, per_second=0.25, member="t_x:2")
+    third = take_slot(bucket=bucket, per_second=0.25, member="t_x:3")
+    second_again = take_slot(bucket=bucket, per_second=0.25, member="t_x:2")  # a duplicate task
+
+    assert first == 0.0
+    assert second is None and third is None and second_again is None
+    assert waiting_members(bucket=bucket) == ["t_x:2", "t_x:3"]
+    assert bucket in buckets_with_lines()
+    # The sender's next slot is 4 s away, beyond the window: nothing to hand out yet.
+    assert pump(bucket=bucket) == []
+    assert waiting_members(bucket=bucket) == ["t_x:2", "t_x:3"]
+
+
+def test_slots_are_handed_out_a_window_ahead_one_interval_apart_in_line_order() -> None:
+    bucket, per_second = fresh_bucket(), 50.0
+    members = [f"t_x:{n}" for n in range(200)]
+
+    slots: list[float] = []
+    for member in members:
+        asked_at = time.monotonic()
+        wait = take_slot(bucket=bucket, per_second=per_second, member=member)
+        if wait is not None:
+            slots.append(asked_at + wait)
+    in_line = waiting_members(bucket=bucket)
+
+    # The first ones got the window's slots; the rest wait in line, in the order they came.
+    assert len(slots) == pytest.approx(WINDOW_SECONDS * per_second, abs=5)
+    assert in_line == members[len(slots) :]
+    gaps = [later - earlier for earlier, later in zip(slots, slots[1:], strict=False)]
+    assert all(0.015 < gap < 0.025 for gap in gaps), gaps
+
+    time.sleep(0.5)
+    pumped_at = time.monotonic()
+    handed = pump(bucket=bucket)
+
+    # Half a second later, about half a second's worth of slots is free: they go to the head of the line and
+    # continue the sender's schedule where the earlier slots ended.
+    assert [slot.member for slot in handed] == in_line[: len(handed)]
+    assert len(handed) == pytest.approx(0.5 * per_second, abs=8)
+    handed_at = [pumped_at + slot.in_seconds for slot in handed]
+    assert handed_at[0] - slots[-1] == pytest.approx(1 / per_second, abs=0.005)
+    assert all(0.019 < later - earlier < 0.021 for earlier, later in zip(handed_at, handed_at[1:], strict=False))
+
+
+def test_a_drained_line_is_forgotten() -> None:
+    bucket = fresh_bucket()
+    take_slot(bucket=bucket, per_second=20.0, member="t_x:1")
+    for n in range(2, 60):
+        take_slot(bucket=bucket, per_second=20.0, member=f"t_x:{n}")
+    assert bucket in buckets_with_lines()
+
+    handed: list[str] = []
+    deadline = time.monotonic() + 10
+    while waiting_members(bucket=bucket) and time.monotonic() < deadline:
+        handed += [slot.member for slot in pump(bucket=bucket)]
+        time.sleep(0.2)
+    handed += [slot.member for slot in pump(bucket=bucket)]
+
+    assert handed[-1] == "t_x:59" and len(handed) == len(set(handed))
+    assert bucket not in buckets_with_lines()
+
+
+def test_a_far_off_retry_waits_in_redis_not_in_a_worker(alpha: TenantSetup) -> None:
+    client = redis.Redis.from_url(settings.REDIS_URL)
+    member = scheduling.member_of(schema=alpha.tenant.schema_name, communication_id=987654)
+    with tenant_context(alpha.tenant):
+        scheduling.queue_later(communication_id=987654, in_seconds=scheduling.MAX_WORKER_WAIT_SECONDS * 5)
+
+    due = client.zscore(scheduling.RETRY_KEY, member)
+    released_early = scheduling.release_due(now=timezone.now())
+    still_there = client.zscore(scheduling.RETRY_KEY, member) is not None
+    released = scheduling.release_due(now=timezone.now() + timedelta(seconds=scheduling.MAX_WORKER_WAIT_SECONDS * 5 + 1))
+
+    assert due == pytest.approx(time.time() + scheduling.MAX_WORKER_WAIT_SECONDS * 5, abs=5)
+    assert released_early == 0 and still_there
+    assert released == 1 and client.zscore(scheduling.RETRY_KEY, member) is None
