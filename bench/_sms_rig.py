@@ -603,6 +603,13 @@ class Rig:
         self.workers.append(process)
         return process
 
+    def start_beat(self) -> Process:
+        """`celery beat` as deployed: it drives the platform's own recovery (senders' lines, the stalled-item sweep)."""
+        return self._spawn("beat", [
+            str(VENV_BIN / "celery"), "-A", "bench._sms_rig:worker_app" if self.options.extra_settings else "config",
+            "beat", "--schedule", str(self.log_dir / "beat-schedule"), "--loglevel", "WARNING",
+        ])
+
     def wait_workers_ready(self, workers: list[Process], timeout: float = 90.0) -> None:
         from config.celery import app
 

@@ -1,7 +1,7 @@
 """SMS delivery under worker crashes: 10,000 messages, a worker process SIGKILLed three times mid-run.
 
     python bench/sms_kill.py [--messages 10000] [--workers 2] [--concurrency 3] [--kills 3]
-                             [--kill-targets child,main,child] [--recovery sweeper|visibility]
+                             [--kill-targets child,main,child]
 
 The rig of sms_throughput.py (bench/_sms_rig.py: scratch database, Redis database 13, the sandbox, one tenant,
 many long-code senders, `celery -A config worker` processes with the prefork pool). While the messages drain,
@@ -15,19 +15,13 @@ whose message did go out, which the next attempt must find by reconciling with T
 message Twilio got. It reports the time to drain (first enqueue until every message arrived and none is still
 pending or dispatching) and what the recovery did. The last line is JSON.
 
-Recovery. Tasks are acked late and rejected (requeued) when a pool process dies, so a killed pool process's task
-comes back at once. A killed main process's tasks stay in Redis's unacked set until the broker's visibility
-timeout (1 hour by default; config/settings.py sets no CELERY_BROKER_TRANSPORT_OPTIONS), and nothing in the
-platform re-queues items left pending or dispatching. So the benchmark supplies the recovery:
-  sweeper     (default) a stand-in for the periodic job the platform lacks: when the broker queue is empty and
-              nothing has changed for --quiet seconds, re-queue (scheduling.queue_now) every Communication still
-              pending, or dispatching past its attempt's lease. A second task for an item is harmless: the claim
-              (FOR UPDATE SKIP LOCKED, status check, lease) lets one attempt through and reconciles a dispatching
-              one with Twilio.
-  visibility  the workers get CELERY_BROKER_TRANSPORT_OPTIONS with a short visibility timeout (--visibility-timeout,
-              restored every 5 s) through bench/_sms_rig.py's settings wrapper: Redis redelivers the dead
-              worker's unacked tasks. Only safe when the timeout is longer than any countdown a task is held for.
-  none        nothing: shows what the platform does today (gives up after --give-up-after quiet seconds).
+Recovery is the platform's own, as deployed, with `celery beat` running beside the workers. Tasks are acked late
+and rejected (requeued) when a pool process dies, so a killed pool process's task comes back at once, and its
+item, left `dispatching`, is reconciled with Twilio once the attempt's lease is over. A killed main process's
+tasks stay in Redis's unacked set until the broker's visibility timeout (CELERY_VISIBILITY_TIMEOUT, 180 s by
+default), after which Redis hands them to another worker; behind that, beat's stalled-item sweep (every minute,
+for items untouched for delivery.STALLED_AFTER) queues anything still without a task. So expect the run to end
+a few minutes after a main-process kill.
 """
 
 import argparse
@@ -43,7 +37,6 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from _sms_rig import (  # noqa: E402
     ACTIVE_STATUSES,
-    REDIS_URL,
     Rig,
     RigOptions,
     SandboxLog,
@@ -64,58 +57,6 @@ def _wait_channel(pid: int) -> str:
         return ""
 
 
-class Sweeper:
-    """The bench's stand-in for a stalled-delivery sweep: once the system has gone quiet (empty broker queue, no
-    arrival and no status change for `quiet` seconds), re-queues the items left pending, and those left
-    dispatching whose attempt's lease has run out."""
-
-    def __init__(self, rig: Rig, quiet: float, every: float) -> None:
-        import redis
-
-        self.rig, self.quiet, self.every = rig, quiet, every
-        self.redis = redis.Redis.from_url(REDIS_URL)
-        self.last_change = time.monotonic()
-        self.last_state: tuple[int, int] | None = None
-        self.requeued_at: dict[int, float] = {}
-        self.requeued = 0
-        self.sweeps = 0
-
-    def tick(self, arrived: int, active: int) -> None:
-        now = time.monotonic()
-        if (arrived, active) != self.last_state:
-            self.last_state, self.last_change = (arrived, active), now
-            return
-        if not active or now - self.last_change < self.quiet or self.redis.llen("celery"):
-            return
-        from django.db.models import Q
-        from django.utils import timezone
-        from django_tenants.utils import tenant_context
-
-        from telephony import delivery, scheduling
-        from telephony.models import Communication
-        from telephony.statuses import Status
-
-        with tenant_context(self.rig.tenant):
-            # Pending items, and dispatching ones whose attempt's lease is over (within it, a task is still
-            # waiting to reconcile, or the attempt is still running).
-            lease_over = timezone.now() - delivery.ATTEMPT_LEASE
-            stalled = list(
-                Communication.objects.filter(
-                    Q(status=Status.PENDING) | Q(status=Status.DISPATCHING, attempt_started_at__lt=lease_over)
-                ).values_list("pk", flat=True)
-            )
-            due = [pk for pk in stalled if now - self.requeued_at.get(pk, -1e9) >= self.every]
-            for pk in due:
-                scheduling.queue_now(communication_id=pk)
-                self.requeued_at[pk] = now
-        if due:
-            self.sweeps += 1
-            self.requeued += len(due)
-            say(f"  sweeper: queue quiet for {now - self.last_change:.0f} s, re-queued {len(due)} of {len(stalled)} "
-                "pending/dispatching items")
-        self.last_change = now
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     add_rig_arguments(parser, workers=2, concurrency=3, pool="prefork")
@@ -127,11 +68,6 @@ def main() -> None:
         help="for a child kill, hold message creates at the sandbox this long first, so the kill lands mid-request "
              "(0: kill whenever)",
     )
-    parser.add_argument("--recovery", default="sweeper", choices=["sweeper", "visibility", "none"])
-    parser.add_argument("--give-up-after", type=float, default=75.0,
-                        help="with --recovery none: stop once nothing has changed for this many seconds")
-    parser.add_argument("--quiet", type=float, default=5.0, help="sweeper: seconds without progress before it acts")
-    parser.add_argument("--visibility-timeout", type=int, default=60, help="with --recovery visibility")
     parser.add_argument("--timeout", type=float, default=900.0, help="give up draining after this many seconds")
     parser.add_argument("--seed", type=int, default=None)
     args = parser.parse_args()
@@ -139,12 +75,6 @@ def main() -> None:
         parser.error("child kills need --pool prefork")
     rng = random.Random(args.seed)
     extra = extra_settings_from(args)
-    if args.recovery == "visibility":
-        extra["CELERY_BROKER_TRANSPORT_OPTIONS"] = {
-            "visibility_timeout": args.visibility_timeout,
-            "unacked_restore_interval": 5,
-            "unacked_restore_throttle": 1,
-        }
     options = RigOptions(
         messages=args.messages, workers=args.workers, concurrency=args.concurrency, pool=args.pool,
         senders=args.senders, sender_rate=args.sender_rate, callbacks=args.callbacks, web_workers=args.web_workers,
@@ -158,12 +88,12 @@ def main() -> None:
     try:
         rig.setup()
         workers = [rig.start_worker() for _ in range(options.workers)]
+        rig.start_beat()
         rig.wait_workers_ready(workers)
         say(f"workers: {options.workers} x celery worker --pool {options.pool} --concurrency {options.concurrency}; "
-            f"settings: {settings_label(options)}; recovery: {args.recovery}; kills planned: " + ", ".join(f"{t} at {f:.0%}" for f, t in plan))
+            f"settings: {settings_label(options)}; celery beat running; kills planned: " + ", ".join(f"{t} at {f:.0%}" for f, t in plan))
         log = SandboxLog(rig.sandbox_url)
         log.poll()
-        sweeper = Sweeper(rig, quiet=args.quiet, every=max(args.quiet, 10.0)) if args.recovery == "sweeper" else None
 
         kills: list[dict] = []
 
@@ -214,7 +144,6 @@ def main() -> None:
         counts: dict[str, int] = {}
         active = options.messages
         drained = False
-        progress, last_progress = (0, active), time.monotonic()
         while time.monotonic() < deadline:
             log.poll()
             while len(kills) < len(plan) and log.distinct >= plan[len(kills)][0] * options.messages:
@@ -224,13 +153,6 @@ def main() -> None:
                 counts = rig.db_counts()
                 active = sum(counts.get(status, 0) for status in ACTIVE_STATUSES)
                 last_count = now
-            if sweeper is not None:
-                sweeper.tick(log.distinct, active)
-            if (log.distinct, active) != progress:
-                progress, last_progress = (log.distinct, active), now
-            elif args.recovery == "none" and len(kills) == len(plan) and now - last_progress > args.give_up_after:
-                say(f"  nothing has changed for {args.give_up_after:.0f} s: giving up (no recovery)")
-                break
             if log.distinct >= options.messages and not active and len(kills) == len(plan):
                 drained = True
                 break
@@ -251,15 +173,9 @@ def main() -> None:
         duplicates = log.duplicates()
         lost = options.messages - log.distinct
         seconds = finished - started
-        recovery = {
-            "sweeper": f"sweeper: re-queued {sweeper.requeued if sweeper else 0} items in {sweeper.sweeps if sweeper else 0} sweeps",
-            "visibility": f"visibility: CELERY_BROKER_TRANSPORT_OPTIONS visibility_timeout={args.visibility_timeout} s "
-                          "(restore every 5 s) given to the workers",
-            "none": "none: the platform as it is (Redis visibility timeout 1 hour, no sweep)",
-        }[args.recovery]
         say()
         say(f"senders: {rig.senders_description()}")
-        say(f"kills: {len(kills)}; recovery: {recovery}")
+        say(f"kills: {len(kills)}; recovery by the platform (acks late, visibility timeout, beat's sweep)")
         say(f"statuses at the end: {counts}; attempts per message: {attempts}; sid checks: {checks}")
         say(f"drained in {seconds:.1f} s (first enqueue -> every message at the sandbox and none pending or "
             f"dispatching){'' if drained else ' -- TIMED OUT'}; last arrival at {last_arrival - started:.1f} s; "
@@ -276,8 +192,6 @@ def main() -> None:
             "drained": drained,
             "last_arrival_s": round(last_arrival - started, 2),
             "kill_log": [{k: v for k, v in item.items() if k != "detail"} for item in kills],
-            "recovery": args.recovery,
-            "requeued_by_sweeper": sweeper.requeued if sweeper is not None else None,
             "stuck": sum(counts.get(status, 0) for status in ACTIVE_STATUSES),
             "reattempted": sum(n for a, n in attempts.items() if a > 1),
             "without_sid": checks["without_sid"],
