@@ -18,6 +18,7 @@ from django.db.models import Case, F, Value, When
 from django.urls import reverse
 from django.utils import timezone
 
+from telephony import scheduling
 from telephony.gateway import (
     REQUEST_TIMEOUT_SECONDS,
     UNSUBSCRIBED_CODE,
@@ -27,7 +28,6 @@ from telephony.gateway import (
     TwilioGateway,
 )
 from telephony.models import Campaign, Communication, OptOut, SenderNumber
-from telephony import scheduling
 from telephony.ratelimit import DEFAULT_RATES, take_slot
 from telephony.registry.models import TwilioAccount
 from telephony.services import opt_out_add, platform_error_record
