@@ -209,6 +209,7 @@ CELERY_BEAT_SCHEDULE = {
     "release-scheduled-communications": {"task": "telephony.tasks.release_scheduled_communications", "schedule": 5.0},
     "release-sender-lines": {"task": "telephony.tasks.release_sender_lines", "schedule": 1.0},
     "requeue-stalled-communications": {"task": "telephony.tasks.requeue_stalled_communications", "schedule": 60.0},
+    "verify-pending-senders": {"task": "telephony.tasks.verify_pending_senders", "schedule": 300.0},
     "refill-tenant-schema-pool": {"task": "tenants.tasks.refill_tenant_schema_pool", "schedule": 60.0},
 }
 

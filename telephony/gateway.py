@@ -29,6 +29,9 @@ from telephony.sandbox.client import SandboxHttpClient
 
 REQUEST_TIMEOUT_SECONDS = 15
 RECONCILE_PAGE = 50
+# Twilio's PhoneNumber filter on IncomingPhoneNumbers matches part of a number: a whole E.164 number can
+# match a few longer ones too, never a page's worth.
+LOOKUP_PAGE = 20
 
 # Twilio error codes that no retry can fix (https://www.twilio.com/docs/api/errors).
 PERMANENT_CODES = frozenset(
@@ -216,6 +219,24 @@ class TwilioGateway:
             lambda: self._client.calls.list(to=to, from_=from_, limit=RECONCILE_PAGE),
             lambda calls: [SentResource(sid=c.sid, status=c.status) for c in calls if c.date_created is None or c.date_created >= since],
         )
+
+    def owned_number(self, *, phone_number: str) -> GatewayResult:
+        """payload: the SID (PN...) of the account's IncomingPhoneNumber with exactly this number, or None."""
+        return self._call(
+            lambda: self._client.incoming_phone_numbers.list(phone_number=phone_number, limit=LOOKUP_PAGE),
+            lambda numbers: next((n.sid for n in numbers if n.phone_number == phone_number), None),
+        )
+
+    def verified_caller_id(self, *, phone_number: str) -> GatewayResult:
+        """payload: the SID (PN...) of the account's OutgoingCallerId for exactly this number, or None."""
+        return self._call(
+            lambda: self._client.outgoing_caller_ids.list(phone_number=phone_number, limit=LOOKUP_PAGE),
+            lambda caller_ids: next((c.sid for c in caller_ids if c.phone_number == phone_number), None),
+        )
+
+    def buy_number(self, *, phone_number: str) -> GatewayResult:
+        """Buys this number for the account. payload: the SID (PN...) of the new IncomingPhoneNumber."""
+        return self._call(lambda: self._client.incoming_phone_numbers.create(phone_number=phone_number), lambda number: number.sid)
 
     def cancel_call(self, *, sid: str) -> GatewayResult:
         return self._call(lambda: self._client.calls(sid).update(status="canceled"), lambda call: call.status)

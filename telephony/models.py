@@ -89,7 +89,8 @@ class OptOut(models.Model):
 
 
 class SenderNumber(models.Model):
-    """A number this tenant may send from: one it owns on Twilio, or a verified caller ID."""
+    """A number this tenant may send from: one it owns on Twilio, or a verified caller ID.
+    Usable once Twilio has confirmed it (telephony.services.sender_number_verify)."""
 
     class Kind(models.TextChoices):
         LONG_CODE = "long_code", "Long code"
@@ -97,10 +98,21 @@ class SenderNumber(models.Model):
         SHORT_CODE = "short_code", "Short code"
         VERIFIED_CALLER_ID = "verified_caller_id", "Verified caller ID"
 
+    class Status(models.TextChoices):
+        PENDING = "pending", "Being checked with Twilio"
+        VERIFIED = "verified", "Verified with Twilio"
+        REJECTED = "rejected", "Rejected"
+
     phone_number = models.CharField(max_length=32, unique=True)
     kind = models.CharField(max_length=24, choices=Kind.choices, default=Kind.LONG_CODE)
     is_default = models.BooleanField(default=False)
     messages_per_second = models.FloatField(null=True, blank=True, help_text="Overrides the default for its kind.")
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
+    status_detail = models.TextField(blank=True, help_text="Why it was rejected, or what Twilio last said.")
+    twilio_sid = models.CharField(
+        max_length=34, blank=True, help_text="The IncomingPhoneNumber or OutgoingCallerId on Twilio (PN...)."
+    )
+    verified_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

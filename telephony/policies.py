@@ -40,6 +40,7 @@ def destination_checked(*, tenant: Tenant, to: str, channel: str) -> str:
 
 
 def sender_checked(*, from_: str | None) -> SenderNumber:
+    """The sender given, or the default one, once Twilio has confirmed the tenant's account has it."""
     if from_:
         try:
             number = normalize_e164(from_)
@@ -53,11 +54,22 @@ def sender_checked(*, from_: str | None) -> SenderNumber:
                 status=422,
                 field="from",
             )
-        return sender
+        return _verified(sender, named=number)
     sender = SenderNumber.objects.filter(is_default=True).first()
     if sender is None:
         raise PolicyError("No 'from' number given and the account has no default sender.", code="no-sender", field="from")
-    return sender
+    return _verified(sender, named=f"The default sender {sender.phone_number}")
+
+
+def _verified(sender: SenderNumber, *, named: str) -> SenderNumber:
+    if sender.status == SenderNumber.Status.VERIFIED:
+        return sender
+    if sender.status == SenderNumber.Status.PENDING:
+        last = f" ({sender.status_detail})" if sender.status_detail else ""
+        message = f"{named} is still being checked with Twilio{last}; try again shortly."
+    else:
+        message = f"{named} cannot be used as a sender: {sender.status_detail}"
+    raise PolicyError(message, code="sender-not-verified", status=422, field="from")
 
 
 def daily_limit_checked(*, tenant: Tenant, channel: str, adding: int = 1) -> None:

@@ -6,15 +6,20 @@ from typing import Any
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
+from config.celery import app
 from telephony import policies, scheduling
+from telephony.gateway import Outcome, TwilioGateway
 from telephony.models import Communication, OptOut, PlatformError, SenderNumber
 from telephony.phone_numbers import normalize_e164
 from telephony.registry.models import TwilioAccount
+from telephony.registry.services import TwilioUnavailable
 from telephony.sms import sms_shape
 from telephony.statuses import ACTIVE_CALL, NOT_YET_SENT, Status, advances
 from tenants.models import Tenant
 from voice import templating
 from voice.models import VoiceMessage
+
+VERIFY_SENDER_TASK = "telephony.tasks.verify_sender_number"
 
 
 class NotReady(policies.PolicyError):
@@ -215,12 +220,68 @@ def sender_number_register(
     messages_per_second: float | None = None,
 ) -> SenderNumber:
     """Records a number the tenant may send from (bought through the numbers flow, or a verified caller ID).
-    messages_per_second overrides the rate Twilio gives its kind (a number with a raised limit)."""
+    messages_per_second overrides the rate Twilio gives its kind (a number with a raised limit).
+
+    The sender is pending, and refused by the send policies, until a worker has checked with Twilio that the
+    tenant's account really has it (sender_number_verify). Registering a number again checks it again."""
     number = normalize_e164(phone_number)
+    schema = connection.schema_name
     with transaction.atomic():
         if is_default:
             SenderNumber.objects.filter(is_default=True).exclude(phone_number=number).update(is_default=False)
         sender, _ = SenderNumber.objects.update_or_create(
-            phone_number=number, defaults={"kind": kind, "is_default": is_default, "messages_per_second": messages_per_second}
+            phone_number=number,
+            defaults={
+                "kind": kind,
+                "is_default": is_default,
+                "messages_per_second": messages_per_second,
+                "status": SenderNumber.Status.PENDING,
+                "status_detail": "",
+                "twilio_sid": "",
+                "verified_at": None,
+            },
         )
+        # By name: the task module imports this one. The schema goes along as a header.
+        transaction.on_commit(
+            lambda: app.send_task(VERIFY_SENDER_TASK, kwargs={"sender_id": sender.pk}, headers={"_schema_name": schema})
+        )
+    return sender
+
+
+def sender_number_verify(*, sender_id: int) -> SenderNumber:
+    """Asks Twilio whether the tenant's Twilio account has the number: among its IncomingPhoneNumbers, or for a
+    verified caller ID among its OutgoingCallerIds. Found: verified; not found: rejected, with the reason.
+
+    Only a pending sender is checked. Raises TwilioUnavailable when Twilio cannot answer yet (or the tenant's
+    Twilio account is not ready); the sender stays pending and the task tries again.
+    """
+    sender = SenderNumber.objects.get(pk=sender_id)
+    if sender.status != SenderNumber.Status.PENDING:
+        return sender
+    # Written only if nobody registered the number again (maybe as another kind) while Twilio was asked.
+    still_pending = SenderNumber.objects.filter(pk=sender.pk, status=SenderNumber.Status.PENDING, kind=sender.kind)
+    account = TwilioAccount.objects.filter(tenant=connection.tenant).first()
+    if account is None or not account.is_usable:
+        state = account.get_status_display().lower() if account else "not set up"
+        detail = f"Waiting for this account's Twilio connection, which is {state}."
+        still_pending.update(status_detail=detail)
+        raise TwilioUnavailable(detail)
+    gateway = TwilioGateway(account_sid=account.account_sid, auth_token=account.auth_token)
+    if sender.kind == SenderNumber.Kind.VERIFIED_CALLER_ID:
+        result = gateway.verified_caller_id(phone_number=sender.phone_number)
+        missing = f"{sender.phone_number} is not a verified caller ID of Twilio account {account.account_sid}."
+    else:
+        result = gateway.owned_number(phone_number=sender.phone_number)
+        missing = f"{sender.phone_number} is not a phone number of Twilio account {account.account_sid}."
+    if result.outcome is Outcome.RETRYABLE:
+        still_pending.update(status_detail=f"Twilio could not be asked yet ({result.message}); trying again.")
+        raise TwilioUnavailable(result.message)
+    if result.ok and result.payload:
+        still_pending.update(
+            status=SenderNumber.Status.VERIFIED, twilio_sid=result.payload, verified_at=timezone.now(), status_detail=""
+        )
+    else:
+        detail = missing if result.ok else f"Twilio {result.twilio_code}: {result.message}"
+        still_pending.update(status=SenderNumber.Status.REJECTED, status_detail=detail)
+    sender.refresh_from_db()
     return sender

@@ -99,6 +99,8 @@ class TwilioApi:
                 re.compile(rf"{root}/([^/]+)/AvailablePhoneNumbers/([^/]+)/(Local|Mobile|TollFree)\.json$"),
                 {"GET": api_numbers.available_numbers},
             ),
+            (re.compile(rf"{root}/([^/]+)/OutgoingCallerIds\.json$"), {"GET": api_numbers.list_caller_ids}),
+            (re.compile(rf"{root}/([^/]+)/OutgoingCallerIds/([^/]+)\.json$"), {"GET": api_numbers.fetch_caller_id}),
         ]
 
     def handle(self, request: Request) -> Response:

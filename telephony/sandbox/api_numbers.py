@@ -1,4 +1,9 @@
-"""Phone numbers: search what is for sale, buy, configure, move between subaccounts, release."""
+"""Phone numbers: search what is for sale, buy, configure, move between subaccounts, release; verified caller IDs.
+
+Caller IDs are only listed and fetched here. On Twilio they come from a validation call
+(POST /OutgoingCallerIds.json) that someone answers with a code; the sandbox skips the call and
+creates them through its control API (POST /sandbox/caller-ids).
+"""
 
 from __future__ import annotations
 
@@ -21,8 +26,8 @@ from .api import (
     paging,
     url,
 )
-from .state import Account, IncomingNumber
-from .twilio_format import available_number_json, incoming_number_json, list_json, new_sid
+from .state import Account, IncomingNumber, OutgoingCallerId
+from .twilio_format import available_number_json, incoming_number_json, list_json, new_sid, outgoing_caller_id_json
 
 _KIND_OF_PATH = {"Local": "local", "Mobile": "mobile", "TollFree": "tollfree", None: None}
 # Sandbox choice of code for malformed number webhook URLs (Twilio documents none for these fields).
@@ -216,3 +221,26 @@ def release_number(api: TwilioApi, request: Request, caller: Account, account_si
         api.store.numbers.remove(number)
         api.store.owned_numbers.pop(number.phone_number, None)
     return Response(204, None)
+
+
+def list_caller_ids(api: TwilioApi, request: Request, caller: Account, account_sid: str) -> Response:
+    account = api.account_in_scope(caller, account_sid)
+    query = request.query
+    phone_number = first(query, "PhoneNumber")
+    friendly_name = first(query, "FriendlyName")
+    paged = paging(query)
+    filters = [(k, v) for k, v in (("PhoneNumber", phone_number), ("FriendlyName", friendly_name)) if v is not None]
+
+    def wanted(caller_id: OutgoingCallerId) -> bool:
+        # Unlike IncomingPhoneNumbers, Twilio matches the whole number here, not a part of it.
+        return (phone_number is None or caller_id.phone_number == phone_number) and (
+            friendly_name is None or caller_id.friendly_name == friendly_name
+        )
+
+    return list_response(
+        api, request, "outgoing_caller_ids", api.store.caller_ids, account.sid, wanted, outgoing_caller_id_json, filters, paged
+    )
+
+
+def fetch_caller_id(api: TwilioApi, request: Request, caller: Account, account_sid: str, sid: str) -> Response:
+    return fetch_response(api, request, caller, account_sid, api.store.caller_ids, sid, outgoing_caller_id_json)

@@ -8,8 +8,8 @@ GET      /sandbox/faults              the fault configuration (see faults.py for
 POST     /sandbox/faults              replace it (JSON body)
 GET      /sandbox/timing              the lifecycle step lengths (see behaviour.Timing)
 POST     /sandbox/timing              change some of them (JSON body, seconds), or {"uniform": 0.0}
-POST     /sandbox/reset               forget every subaccount, message, call and number; clear faults
-                                      and logs (the master account and its token stay)
+POST     /sandbox/reset               forget every subaccount, message, call, number and caller ID;
+                                      clear faults and logs (the master account and its token stay)
 GET      /sandbox/messages            every message create the API accepted, oldest first
 GET      /sandbox/calls               every call create the API accepted, oldest first
 GET      /sandbox/callbacks           every webhook sent: status callbacks and TwiML fetches
@@ -17,6 +17,11 @@ GET      /sandbox/requests            every Twilio API request: method, path, st
 GET      /sandbox/responses           every Twilio API response body (only while recording)
 POST     /sandbox/responses           {"enabled": true|false} turns recording on or off
 GET      /sandbox/accounts            every account with its auth token (for building clients)
+GET      /sandbox/numbers             every phone number an account owns: sid, account_sid, phone_number
+                                      (?phone_number=+1... for one number)
+POST     /sandbox/caller-ids          {"account_sid": ..., "phone_number": ...[, "friendly_name": ...]}:
+                                      a verified caller ID for the account, as if someone had answered
+                                      Twilio's validation call with the right code
 GET      /sandbox/idle?timeout=5      waits until no lifecycle step or callback is pending
 =======  ===========================  ==================================================================
 
@@ -31,13 +36,16 @@ current ``status`` (and for calls the fetched ``twiml`` and any ``twiml_error``)
 from __future__ import annotations
 
 import json
+import time
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs
 
+from . import numbers
 from .api import Response
 from .behaviour import Timing
 from .faults import FaultConfig
 from .state import Journal
+from .twilio_format import outgoing_caller_id_json
 
 if TYPE_CHECKING:
     from .server import SandboxServer
@@ -91,6 +99,10 @@ class ControlApi:
                 return Response(200, {**self._log(journals.responses, query), "enabled": self.sandbox.record_responses})
             if route == "/sandbox/accounts" and method == "GET":
                 return Response(200, {"accounts": self._accounts()})
+            if route == "/sandbox/numbers" and method == "GET":
+                return Response(200, {"numbers": self._numbers(query.get("phone_number", [None])[0])})
+            if route == "/sandbox/caller-ids" and method == "POST":
+                return Response(200, self._verify_caller_id(_json(body)))
             if route == "/sandbox/idle" and method == "GET":
                 timeout = min(float(query.get("timeout", ["5"])[0]), 60.0)
                 return Response(200, {"idle": self.sandbox.wait_idle(timeout)})
@@ -107,6 +119,7 @@ class ControlApi:
                 "messages": len(store.messages.by_sid),
                 "calls": len(store.calls.by_sid),
                 "incoming_phone_numbers": len(store.numbers.by_sid),
+                "outgoing_caller_ids": len(store.caller_ids.by_sid),
             }
         return {
             "base_url": sandbox.base_url,
@@ -131,6 +144,31 @@ class ControlApi:
                 }
                 for a in store.accounts.values()
             ]
+
+    def _numbers(self, phone_number: str | None) -> list[dict[str, Any]]:
+        store = self.sandbox.store
+        with store.lock:
+            return [
+                {"sid": n.sid, "account_sid": n.account_sid, "phone_number": n.phone_number}
+                for n in store.numbers.by_sid.values()
+                if phone_number is None or n.phone_number == phone_number
+            ]
+
+    def _verify_caller_id(self, data: Any) -> dict[str, Any]:
+        if not isinstance(data, dict) or not isinstance(data.get("account_sid"), str):
+            raise ValueError('expected {"account_sid": ..., "phone_number": ...}')
+        phone = numbers.normalize(str(data.get("phone_number", "")))
+        if phone is None:
+            raise ValueError(f"phone_number {data.get('phone_number')!r} is not a phone number")
+        friendly_name = data.get("friendly_name") or numbers.format_national(phone)
+        if not isinstance(friendly_name, str) or len(friendly_name) > 64:
+            raise ValueError("friendly_name must be a string of at most 64 characters")
+        store = self.sandbox.store
+        with store.lock:
+            if data["account_sid"] not in store.accounts:
+                raise ValueError(f"no account {data['account_sid']} in the sandbox")
+            caller_id = store.verify_caller_id(data["account_sid"], phone, friendly_name, time.time())
+            return outgoing_caller_id_json(caller_id)
 
     def _log(self, journal: Journal, query: dict[str, list[str]], live: Any = None) -> dict[str, Any]:
         try:

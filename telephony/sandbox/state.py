@@ -1,4 +1,4 @@
-"""The sandbox's state: accounts, messages, calls, phone numbers, and the inspection journals.
+"""The sandbox's state: accounts, messages, calls, phone numbers, caller IDs, and the inspection journals.
 
 One lock (``Store.lock``) guards every resource; request threads and the scheduler hold it only for
 dictionary work, never across I/O. Journals (append-only logs for the /sandbox/ inspection API) have
@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any, Generic, Protocol, TypeVar
 
 from .magic import DELIVERED, MessageOutcome
-from .twilio_format import new_auth_token
+from .twilio_format import new_auth_token, new_sid
 
 
 @dataclass(slots=True, eq=False)
@@ -125,6 +125,19 @@ class IncomingNumber:
     sms_fallback_method: str = "POST"
     status_callback: str | None = None
     status_callback_method: str = "POST"
+
+
+@dataclass(slots=True, eq=False)
+class OutgoingCallerId:
+    """A number the account has proved it answers (Twilio's validation call), usable as a call's From."""
+
+    seq: int
+    sid: str
+    account_sid: str
+    phone_number: str
+    friendly_name: str
+    created: float
+    updated: float
 
 
 class Sequenced(Protocol):
@@ -316,6 +329,7 @@ class Store:
         self.calls: Collection[Call] = Collection()
         self.numbers: Collection[IncomingNumber] = Collection()
         self.owned_numbers: dict[str, str] = {}  # E.164 -> PN sid, across all accounts
+        self.caller_ids: Collection[OutgoingCallerId] = Collection()
         self._seq = 0
         self.active_lifecycles = 0  # messages and calls not yet in a final state (for wait_idle)
         # Scheduled work captures the epoch; a reset bumps it so old lifecycles stop quietly.
@@ -335,6 +349,17 @@ class Store:
         self.accounts[sid] = account
         self.account_list.add(account)
         return account
+
+    def verify_caller_id(self, account_sid: str, phone_number: str, friendly_name: str, now: float) -> OutgoingCallerId:
+        """The account's caller ID for this number, created as if its validation call had succeeded (caller holds the lock).
+
+        Verifying a number the account already has changes nothing, as on Twilio."""
+        for caller_id in self.caller_ids.by_account.get(account_sid, []):
+            if caller_id.phone_number == phone_number:
+                return caller_id
+        caller_id = OutgoingCallerId(self.next_seq(), new_sid("PN"), account_sid, phone_number, friendly_name, now, now)
+        self.caller_ids.add(caller_id)
+        return caller_id
 
     def token_of(self, account_sid: str) -> str:
         account = self.accounts.get(account_sid)

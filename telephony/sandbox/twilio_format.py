@@ -17,7 +17,7 @@ from urllib.parse import urlencode
 from .numbers import AvailableNumber, format_national
 
 if TYPE_CHECKING:
-    from .state import Account, Call, IncomingNumber, Message
+    from .state import Account, Call, IncomingNumber, Message, OutgoingCallerId
 
 API_VERSION = "2010-04-01"
 API_ROOT = f"/{API_VERSION}"
@@ -241,6 +241,18 @@ def incoming_number_json(number: IncomingNumber, *, typed_list: bool = False) ->
     if typed_list:
         del body["type"]
     return body
+
+
+def outgoing_caller_id_json(caller_id: OutgoingCallerId) -> dict[str, Any]:
+    return {
+        "sid": caller_id.sid,
+        "date_created": rfc2822(caller_id.created),
+        "date_updated": rfc2822(caller_id.updated),
+        "friendly_name": caller_id.friendly_name,
+        "account_sid": caller_id.account_sid,
+        "phone_number": caller_id.phone_number,
+        "uri": f"{API_ROOT}/Accounts/{caller_id.account_sid}/OutgoingCallerIds/{caller_id.sid}.json",
+    }
 
 
 def available_number_json(number: AvailableNumber) -> dict[str, Any]:

@@ -13,12 +13,15 @@ import pytest
 import requests
 from django.conf import settings
 from django_tenants.utils import tenant_context
+from twilio.rest import Client
 
 from conftest import TenantSetup
+from telephony.gateway import TwilioGateway
 from telephony.models import SenderNumber
 from telephony.registry.models import TwilioAccount
 from telephony.registry.services import twilio_subaccount_provision
-from telephony.sandbox import SandboxServer, Timing
+from telephony.sandbox import SandboxHttpClient, SandboxServer, Timing
+from telephony.services import sender_number_register, sender_number_verify
 
 SENDER = "+14155550100"
 
@@ -58,14 +61,48 @@ def sandbox_log(twilio_sandbox: SandboxServer) -> Iterator[SandboxLog]:
     log.faults()  # no fault outlives its test
 
 
+def release_number(phone_number: str) -> None:
+    """Takes the number back from whichever subaccount holds it in the sandbox, as the platform (the master
+    account) may. The sandbox lives for the whole session while each test's tenant gets a new subaccount,
+    so an earlier test's subaccount may still have a number this test's tenant needs."""
+    base_url = settings.TWILIO_SANDBOX_URL
+    holders = requests.get(f"{base_url}/sandbox/numbers", params={"phone_number": phone_number}, timeout=10)
+    holders.raise_for_status()
+    master = Client(settings.TWILIO_ACCOUNT_SID, settings.TWILIO_AUTH_TOKEN, http_client=SandboxHttpClient(base_url))
+    for number in holders.json()["numbers"]:
+        master.api.v2010.accounts(number["account_sid"]).incoming_phone_numbers(number["sid"]).delete()
+
+
+def sender_on_sandbox(
+    account: TwilioAccount,
+    phone_number: str,
+    *,
+    kind: str = SenderNumber.Kind.LONG_CODE,
+    is_default: bool = False,
+    messages_per_second: float | None = None,
+) -> SenderNumber:
+    """A verified sender of the tenant whose schema is active, reached the way a real one is: the tenant's
+    subaccount buys the number in the sandbox, the number is registered, and sender_number_verify asks the
+    sandbox about it, as the worker does after a registration."""
+    release_number(phone_number)
+    bought = TwilioGateway(account_sid=account.account_sid, auth_token=account.auth_token).buy_number(phone_number=phone_number)
+    assert bought.ok, bought.message
+    registered = sender_number_register(
+        phone_number=phone_number, kind=kind, is_default=is_default, messages_per_second=messages_per_second
+    )
+    sender = sender_number_verify(sender_id=registered.pk)
+    assert sender.status == SenderNumber.Status.VERIFIED, sender.status_detail
+    return sender
+
+
 def connect_to_sandbox(setup: TenantSetup, *, sender: str = SENDER) -> TwilioAccount:
-    """Gives the tenant an active subaccount in the sandbox and a default sender number."""
+    """Gives the tenant an active subaccount in the sandbox and a verified default sender number it owns there."""
     tenant = setup.tenant
     TwilioAccount.objects.filter(tenant=tenant).update(status=TwilioAccount.Status.PROVISIONING, kind=TwilioAccount.Kind.SUBACCOUNT)
     account = twilio_subaccount_provision(tenant_id=tenant.pk)
     assert account.status == TwilioAccount.Status.ACTIVE, account.status_detail
     with tenant_context(tenant):
-        SenderNumber.objects.get_or_create(phone_number=sender, defaults={"is_default": True})
+        sender_on_sandbox(account, sender, is_default=True)
     return account
 
 

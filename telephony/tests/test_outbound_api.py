@@ -3,7 +3,7 @@ from django.utils import timezone
 from django_tenants.utils import tenant_context
 
 from conftest import TenantSetup
-from telephony.models import Communication, OptOut, SenderNumber
+from telephony.models import Communication, OptOut
 from telephony.registry.models import TwilioAccount
 from tenants.accounts.roles import Role
 from tenants.services import api_key_create
@@ -76,12 +76,11 @@ def test_daily_limit(alpha_on_twilio: TenantSetup) -> None:
     assert statuses == [202, 202, 429]
 
 
-def test_no_twilio_account_yet_is_a_409(alpha: TenantSetup) -> None:
-    with tenant_context(alpha.tenant):
-        SenderNumber.objects.create(phone_number="+14155550100", is_default=True)
-    TwilioAccount.objects.filter(tenant=alpha.tenant).update(status=TwilioAccount.Status.PROVISIONING)
+def test_no_twilio_account_yet_is_a_409(alpha_on_twilio: TenantSetup) -> None:
+    # The sender was verified on a subaccount that is now being created again.
+    TwilioAccount.objects.filter(tenant=alpha_on_twilio.tenant).update(status=TwilioAccount.Status.PROVISIONING)
 
-    response = send(alpha)
+    response = send(alpha_on_twilio)
 
     assert response.status_code == 409
     assert "being created" in response.json()["detail"]

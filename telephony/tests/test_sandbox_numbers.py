@@ -1,14 +1,15 @@
-"""Sandbox phone numbers: searching what is for sale, buying, configuring, moving and releasing."""
+"""Sandbox phone numbers: searching what is for sale, buying, configuring, moving and releasing; verified caller IDs."""
 
 from __future__ import annotations
 
 import re
 
 import pytest
+import requests
 from twilio.base.exceptions import TwilioException, TwilioRestException
 from twilio.rest import Client
 
-from telephony.tests.sandbox_support import Tenant
+from telephony.tests.sandbox_support import Control, Tenant
 
 
 def test_search_local_numbers_by_area_code(tenant: Tenant) -> None:
@@ -161,3 +162,51 @@ def test_master_moves_a_number_to_a_subaccount(tenant: Tenant, master: Client) -
     with pytest.raises(TwilioRestException) as caught:
         tenant.client.incoming_phone_numbers(number.sid).update(account_sid=master.account_sid)
     assert caught.value.status == 400
+
+
+def test_verified_caller_ids_are_listed_by_number_and_fetched(tenant: Tenant, master: Client, control: Control) -> None:
+    created = control.post("/sandbox/caller-ids", {"account_sid": tenant.sid, "phone_number": "(415) 555-0177"})
+    again = control.post("/sandbox/caller-ids", {"account_sid": tenant.sid, "phone_number": "+14155550177"})
+    other = control.post(
+        "/sandbox/caller-ids", {"account_sid": tenant.sid, "phone_number": "+14155550178", "friendly_name": "Front desk"}
+    )
+
+    assert re.fullmatch(r"PN[0-9a-f]{32}", created["sid"]) and again["sid"] == created["sid"]  # verifying twice: one
+    assert (created["phone_number"], created["friendly_name"], created["account_sid"]) == (
+        "+14155550177",
+        "(415) 555-0177",
+        tenant.sid,
+    )
+    [found] = tenant.client.outgoing_caller_ids.list(phone_number="+14155550177")
+    assert (found.sid, found.phone_number) == (created["sid"], "+14155550177")
+    # The whole number must match, unlike IncomingPhoneNumbers' PhoneNumber filter.
+    assert tenant.client.outgoing_caller_ids.list(phone_number="0177") == []
+    assert [c.sid for c in tenant.client.outgoing_caller_ids.list(friendly_name="Front desk")] == [other["sid"]]
+    assert [c.sid for c in tenant.client.outgoing_caller_ids.list()] == [other["sid"], created["sid"]]
+    assert tenant.client.outgoing_caller_ids(created["sid"]).fetch().friendly_name == "(415) 555-0177"
+    # Another account's caller ID is as missing as one that never was.
+    assert master.outgoing_caller_ids.list(phone_number="+14155550177") == []
+    with pytest.raises(TwilioRestException) as caught:
+        master.outgoing_caller_ids(created["sid"]).fetch()
+    assert caught.value.status == 404
+
+
+def test_caller_id_control_endpoint_checks_its_input(tenant: Tenant, control: Control) -> None:
+    for body in (
+        {"account_sid": tenant.sid, "phone_number": "12"},
+        {"account_sid": "AC" + "0" * 31 + "1", "phone_number": "+14155550177"},
+        {"phone_number": "+14155550177"},
+        {"account_sid": tenant.sid, "phone_number": "+14155550177", "friendly_name": "x" * 65},
+    ):
+        response = requests.post(f"{control.base_url}/sandbox/caller-ids", json=body, timeout=10)
+        assert response.status_code == 400 and response.json()["error"], body
+    assert tenant.client.outgoing_caller_ids.list() == []
+
+
+def test_who_owns_a_number_is_visible_in_the_control_api(tenant: Tenant, control: Control) -> None:
+    number = tenant.client.incoming_phone_numbers.create(area_code="415")
+
+    owners = control.get("/sandbox/numbers", phone_number=number.phone_number)["numbers"]
+
+    assert owners == [{"sid": number.sid, "account_sid": tenant.sid, "phone_number": number.phone_number}]
+    assert number.sid in {n["sid"] for n in control.get("/sandbox/numbers")["numbers"]}

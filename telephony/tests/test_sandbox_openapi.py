@@ -24,7 +24,9 @@ def validator() -> OpenApiValidator:
     return OpenApiValidator()
 
 
-def exercise_every_endpoint(master: Client, make_client: Callable[..., Client], receiver: Receiver) -> None:
+def exercise_every_endpoint(
+    master: Client, make_client: Callable[..., Client], receiver: Receiver, control: Control
+) -> None:
     """One of everything: each operation the sandbox serves, in success and in error."""
     sub = master.api.accounts.create(friendly_name="openapi")
     client = make_client(sub.sid, sub.auth_token)
@@ -74,6 +76,11 @@ def exercise_every_endpoint(master: Client, make_client: Callable[..., Client], 
     client.incoming_phone_numbers.local.list()
     client.incoming_phone_numbers(number.sid).delete()
 
+    caller_id = control.post("/sandbox/caller-ids", {"account_sid": sub.sid, "phone_number": "+14155550188"})
+    client.outgoing_caller_ids.list(phone_number="+14155550188")
+    client.outgoing_caller_ids.list(page_size=1)
+    client.outgoing_caller_ids(caller_id["sid"]).fetch()
+
     # And the errors: validation, not found, bad credentials, forbidden.
     for attempt in (
         lambda: client.messages.create(to="+15005550001", from_=FROM, body="x"),
@@ -82,6 +89,7 @@ def exercise_every_endpoint(master: Client, make_client: Callable[..., Client], 
         lambda: make_client(sub.sid, "wrong").messages.create(to="+14155550100", from_=FROM, body="x"),
         lambda: client.api.accounts.create(),
         lambda: client.available_phone_numbers("US").mobile.list(),
+        lambda: client.outgoing_caller_ids("PN" + "0" * 32).fetch(),
     ):
         with pytest.raises(TwilioException):
             attempt()
@@ -97,7 +105,7 @@ def test_every_response_matches_the_spec(
 ) -> None:
     assert sandbox.record_responses
     since = control.log_total("responses")
-    exercise_every_endpoint(master, make_client, receiver)
+    exercise_every_endpoint(master, make_client, receiver, control)
     ours = control.log("responses", since)
     # Everything recorded this session is checked, not only this test's own requests.
     everything = control.log("responses", 0)
@@ -138,6 +146,8 @@ def test_every_response_matches_the_spec(
         ("GET", "/{AccountSid}/AvailablePhoneNumbers/{CountryCode}/Local.json", 200),
         ("GET", "/{AccountSid}/AvailablePhoneNumbers/{CountryCode}/TollFree.json", 200),
         ("GET", "/{AccountSid}/AvailablePhoneNumbers/{CountryCode}/Mobile.json", 200),
+        ("GET", "/{AccountSid}/OutgoingCallerIds.json", 200),
+        ("GET", "/{AccountSid}/OutgoingCallerIds/{Sid}.json", 200),
     }
     assert expected <= set(covered), sorted(expected - set(covered))
     statuses = Counter(r["status"] for r in ours)

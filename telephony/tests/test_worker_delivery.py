@@ -18,9 +18,8 @@ from conftest import TenantSetup
 from telephony import delivery, ratelimit
 from telephony.models import Campaign, Communication, SenderNumber
 from telephony.registry.models import TwilioAccount
-from telephony.services import sender_number_register
-from telephony.tasks import requeue_stalled_communications
-from telephony.tests.platform_fixtures import SENDER, SandboxLog, connect_to_sandbox
+from telephony.tasks import requeue_stalled_communications, verify_pending_senders
+from telephony.tests.platform_fixtures import SENDER, SandboxLog, connect_to_sandbox, sender_on_sandbox
 
 pytestmark = pytest.mark.worker
 T = TypeVar("T")
@@ -108,9 +107,10 @@ def test_per_sender_rate_cap_holds_across_four_worker_processes(
     senders = {"+14155550201": ("long_code", 1.0, 5), "+18005550202": ("toll_free", 3.0, 10)}
     client = live_alpha.client(live_alpha.admin_key)
     with django_db_blocker.unblock():
+        account = TwilioAccount.objects.get(tenant=live_alpha.tenant)
         with tenant_context(live_alpha.tenant):
             for number, (kind, _, _) in senders.items():
-                sender_number_register(phone_number=number, kind=kind)
+                sender_on_sandbox(account, number, kind=kind)
         connection.set_schema_to_public()
         for index, (number, (_, _, count)) in enumerate(senders.items()):
             for n in range(count):
@@ -145,9 +145,10 @@ def test_a_senders_backlog_waits_in_its_line_not_as_tasks(
     broker = redis.Redis.from_url(settings.CELERY_BROKER_URL)
     client = live_alpha.client(live_alpha.admin_key)
     with django_db_blocker.unblock():
+        account = TwilioAccount.objects.get(tenant=live_alpha.tenant)
         with tenant_context(live_alpha.tenant):
-            sender_number_register(phone_number=number, kind="long_code", messages_per_second=per_second)
-        account_sid = TwilioAccount.objects.get(tenant=live_alpha.tenant).account_sid
+            sender_on_sandbox(account, number, kind="long_code", messages_per_second=per_second)
+        account_sid = account.account_sid
         connection.set_schema_to_public()
         for n in range(count):
             response = client.post("/api/v1/messages/", {"to": f"+1415556{n:04d}", "from": number, "body": "lined"}, format="json")
@@ -196,3 +197,28 @@ def test_a_message_whose_task_was_lost_is_sent_once_after_the_sweep(
 
     assert first_sweep == 1 and second_sweep == 0
     assert [item["sid"] for item in sandbox_log.items("messages") if item["body"] == "orphan"] == [sent.twilio_sid]
+
+
+def test_a_sender_left_pending_is_checked_again_from_beat(
+    live_alpha: TenantSetup, platform_processes: PlatformProcesses, django_db_blocker: DjangoDbBlocker
+) -> None:
+    with django_db_blocker.unblock():
+        account = TwilioAccount.objects.get(tenant=live_alpha.tenant)
+        with tenant_context(live_alpha.tenant):
+            sender = sender_on_sandbox(account, "+14155550401")
+            # As if its check had run out of retries while Twilio was down: pending, with no task left.
+            SenderNumber.objects.filter(pk=sender.pk).update(status=SenderNumber.Status.PENDING, twilio_sid="", verified_at=None)
+        connection.set_schema_to_public()
+
+        queued = verify_pending_senders()
+
+        def verified() -> SenderNumber | None:
+            with tenant_context(live_alpha.tenant):
+                found = SenderNumber.objects.get(pk=sender.pk)
+            return found if found.status == SenderNumber.Status.VERIFIED else None
+
+        checked = eventually(verified, "the sender verified again", platform_processes)
+        connection.set_schema_to_public()
+
+    assert queued >= 1
+    assert checked.twilio_sid.startswith("PN") and checked.verified_at is not None

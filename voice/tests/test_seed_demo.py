@@ -1,5 +1,6 @@
 import io
 import xml.etree.ElementTree as ET
+from typing import Any
 
 import pytest
 from django.core.management import CommandError, call_command
@@ -7,13 +8,24 @@ from django.db import connection
 from django_tenants.utils import tenant_context
 
 from conftest import TenantSetup
+from telephony import demo
 from telephony.models import SenderNumber
+from telephony.registry.models import TwilioAccount
+from telephony.sandbox import SandboxServer
+from telephony.tests.platform_fixtures import release_number
+from voice.management.commands.seed_demo import DEMO_SENDER
 from voice.models import VoiceMessage
 
 pytestmark = pytest.mark.django_db
 
 URL = "/api/v1/voice-messages/"
 DEMO_NAMES = ["Appointment Reminder", "Payment Due Notice", "Welcome Message"]
+
+
+@pytest.fixture(autouse=True)
+def demo_number_for_sale(twilio_sandbox: SandboxServer) -> None:
+    # Each test's tenant gets a new subaccount; an earlier test's may still hold the number.
+    release_number(DEMO_SENDER)
 
 
 def seed(slug: str) -> str:
@@ -51,11 +63,12 @@ def test_seeded_messages_and_their_variables(alpha: TenantSetup) -> None:
 
     assert out.splitlines() == [
         "created: Welcome Message", "created: Appointment Reminder", "created: Payment Due Notice",
-        "default sender: +15005550006",
+        "default sender: +15005550006 (verified)",
     ]
     with tenant_context(alpha.tenant):
-        assert SenderNumber.objects.get(is_default=True).phone_number == "+15005550006"
+        sender = SenderNumber.objects.get(is_default=True)
     connection.set_schema_to_public()
+    assert (sender.phone_number, sender.status) == ("+15005550006", "verified") and sender.twilio_sid.startswith("PN")
     assert [(item["name"], item["message_type"]) for item in listing] == [
         ("Appointment Reminder", "reminder"), ("Payment Due Notice", "notification"), ("Welcome Message", "greeting"),
     ]
@@ -68,25 +81,57 @@ def test_seeded_messages_and_their_variables(alpha: TenantSetup) -> None:
     assert [e.get("interpret-as") for e in ET.fromstring(twiml).iter("say-as")] == ["date", "time"]
 
 
-def test_seeding_twice_keeps_three_messages(alpha: TenantSetup, beta: TenantSetup) -> None:
+def test_seeding_twice_keeps_three_messages_and_the_number(alpha: TenantSetup, beta: TenantSetup) -> None:
     seed("alpha")
     with tenant_context(alpha.tenant):
         first = list(VoiceMessage.objects.order_by("name").values_list("id", "name", "updated_at"))
+        bought = SenderNumber.objects.get(phone_number=DEMO_SENDER).twilio_sid
     connection.set_schema_to_public()
 
     out = seed("alpha")
 
     with tenant_context(alpha.tenant):
         assert list(VoiceMessage.objects.order_by("name").values_list("id", "name", "updated_at")) == first
+        assert SenderNumber.objects.get(phone_number=DEMO_SENDER).twilio_sid == bought  # not bought again
     with tenant_context(beta.tenant):
         assert not VoiceMessage.objects.exists()
     connection.set_schema_to_public()
     assert [name for _, name, _ in first] == DEMO_NAMES
     assert out.splitlines() == [
-        "kept: Welcome Message", "kept: Appointment Reminder", "kept: Payment Due Notice", "default sender: +15005550006",
+        "kept: Welcome Message", "kept: Appointment Reminder", "kept: Payment Due Notice",
+        "default sender: +15005550006 (verified)",
     ]
+
+
+def test_a_restarted_sandbox_gives_the_demo_a_new_subaccount(alpha: TenantSetup) -> None:
+    # The sandbox keeps its state in memory: after a restart it knows no subaccount of an earlier run.
+    TwilioAccount.objects.filter(tenant=alpha.tenant).update(
+        status=TwilioAccount.Status.ACTIVE, account_sid="AC" + "e" * 32, auth_token="forgotten"
+    )
+
+    out = seed("alpha")
+
+    account = TwilioAccount.objects.get(tenant=alpha.tenant)
+    assert account.is_usable and account.account_sid != "AC" + "e" * 32
+    assert out.splitlines()[-1] == "default sender: +15005550006 (verified)"
 
 
 def test_unknown_tenant_is_refused(alpha: TenantSetup) -> None:
     with pytest.raises(CommandError, match="No tenant with the slug 'nobody'"):
         seed("nobody")
+
+
+def test_without_the_sandbox_seeding_says_what_to_do(alpha: TenantSetup, settings: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(demo, "SANDBOX_WAIT_SECONDS", 0)
+    settings.TWILIO_SANDBOX_URL = "http://127.0.0.1:9"  # nothing listens there
+
+    with pytest.raises(CommandError, match="does not answer .* Start it with `manage.py run_sandbox`"):
+        seed("alpha")
+
+
+def test_with_live_twilio_nothing_is_bought_and_a_worker_checks_the_number(alpha: TenantSetup, settings: Any) -> None:
+    settings.TWILIO_MODE = "live"
+
+    out = seed("alpha")
+
+    assert out.splitlines()[-1] == "default sender: +15005550006 (pending)"

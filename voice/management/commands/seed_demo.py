@@ -1,9 +1,9 @@
 from typing import Any
 
-from django.core.management.base import BaseCommand, CommandParser
-from django_tenants.utils import tenant_context
+from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from telephony.services import sender_number_register
+from telephony.demo import DemoSetupError, demo_sender_seed
+from telephony.registry.services import TwilioUnavailable
 from tenants.commands import customer_tenant_or_error
 from voice.demo import demo_messages_seed
 
@@ -12,7 +12,10 @@ DEMO_SENDER = "+15005550006"
 
 
 class Command(BaseCommand):
-    help = "Creates the sample voice messages and a default sender in a tenant, once: running it again keeps what is there."
+    help = (
+        "Creates the sample voice messages and a default sender in a tenant, once: running it again keeps what is there. "
+        "With the Twilio sandbox the tenant's subaccount buys the sender's number there, so it is verified at once."
+    )
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--tenant", required=True, help="Slug of the tenant to seed.")
@@ -21,6 +24,8 @@ class Command(BaseCommand):
         tenant = customer_tenant_or_error(options["tenant"])
         for outcome in demo_messages_seed(tenant=tenant):
             self.stdout.write(f"{'created' if outcome.created else 'kept'}: {outcome.name}")
-        with tenant_context(tenant):
-            sender = sender_number_register(phone_number=DEMO_SENDER, is_default=True)
-        self.stdout.write(f"default sender: {sender.phone_number}")
+        try:
+            sender = demo_sender_seed(tenant=tenant, phone_number=DEMO_SENDER)
+        except (DemoSetupError, TwilioUnavailable) as exc:
+            raise CommandError(f"The default sender {DEMO_SENDER} is not set up: {exc}") from exc
+        self.stdout.write(f"default sender: {sender.phone_number} ({sender.status})")

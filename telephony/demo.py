@@ -1,0 +1,74 @@
+"""The demo tenant's default sender (`manage.py seed_demo`).
+
+With the built-in sandbox the demo's subaccount buys the number there and the sender is verified at once,
+so the demo can send as soon as it runs. With live Twilio nothing is bought: the number is registered and a
+worker checks it with Twilio like any other sender.
+"""
+
+import time
+
+from django.conf import settings
+from django_tenants.utils import tenant_context
+
+from telephony.gateway import Outcome, TwilioGateway
+from telephony.models import SenderNumber
+from telephony.registry.models import TwilioAccount
+from telephony.registry.services import twilio_account_request_subaccount, twilio_subaccount_provision
+from telephony.services import sender_number_register, sender_number_verify
+from tenants.models import Tenant
+
+# bin/run and docker compose start the sandbox alongside seed_demo: how long it may take to answer.
+SANDBOX_WAIT_SECONDS = 30
+
+
+class DemoSetupError(Exception):
+    pass
+
+
+def demo_sender_seed(*, tenant: Tenant, phone_number: str) -> SenderNumber:
+    """The tenant's default sender: owned by its subaccount and verified, in sandbox mode. Seeding again
+    keeps the number the subaccount already has."""
+    if settings.TWILIO_MODE != "sandbox":
+        with tenant_context(tenant):
+            return sender_number_register(phone_number=phone_number, is_default=True)
+    _wait_for_sandbox()
+    account = _subaccount_in_sandbox(tenant)
+    gateway = TwilioGateway(account_sid=account.account_sid, auth_token=account.auth_token)
+    owned = gateway.owned_number(phone_number=phone_number)
+    if owned.ok and owned.payload is None:
+        owned = gateway.buy_number(phone_number=phone_number)
+    if not owned.ok:
+        raise DemoSetupError(f"The demo's subaccount could not get {phone_number}: Twilio {owned.twilio_code}: {owned.message}")
+    with tenant_context(tenant):
+        sender = sender_number_register(phone_number=phone_number, is_default=True)
+        # Checked here rather than only by the queued task, which then finds it verified.
+        return sender_number_verify(sender_id=sender.pk)
+
+
+def _wait_for_sandbox() -> None:
+    deadline = time.monotonic() + SANDBOX_WAIT_SECONDS
+    while (answer := TwilioGateway.platform().verify_credentials()).outcome is Outcome.RETRYABLE:
+        if time.monotonic() > deadline:
+            raise DemoSetupError(
+                f"The Twilio sandbox at {settings.TWILIO_SANDBOX_URL} does not answer ({answer.message}). "
+                "Start it with `manage.py run_sandbox` and seed again."
+            )
+        time.sleep(0.5)
+    if not answer.ok:
+        raise DemoSetupError(f"The Twilio sandbox refuses the platform's account: Twilio {answer.twilio_code}: {answer.message}")
+
+
+def _subaccount_in_sandbox(tenant: Tenant) -> TwilioAccount:
+    """The tenant's subaccount, created now if a worker has not done it yet (the task queued for it then finds
+    it done). The sandbox keeps its state in memory, so one restarted since the last seeding no longer knows
+    the subaccount it created then: the tenant gets a new one."""
+    account = TwilioAccount.objects.get(tenant=tenant)
+    if account.is_usable:
+        known = TwilioGateway(account_sid=account.account_sid, auth_token=account.auth_token).verify_credentials()
+        if known.outcome is Outcome.PERMANENT:
+            account = twilio_account_request_subaccount(tenant=tenant)
+    if account.status == TwilioAccount.Status.PROVISIONING:
+        account = twilio_subaccount_provision(tenant_id=tenant.pk)
+    if not account.is_usable:
+        raise DemoSetupError(f"The demo's Twilio subaccount is {account.get_status_display().lower()}: {account.status_detail}")
+    return account
