@@ -311,7 +311,7 @@ def requeue_stalled(*, now: datetime) -> int:
     if not candidates or account is None:
         return 0
     buckets = {communication.pk: _rate_bucket(communication, account.account_sid) for communication in candidates}
-    held = scheduling.waiting_in_redis(schema=connection.schema_name, communication_ids=list(buckets), buckets=buckets)
+    held = scheduling.waiting_in_redis(schema=connection.schema_name, buckets=buckets)
     stalled = [pk for pk in buckets if pk not in held]
     # Touched, so that the next sweeps leave them to the task queued now.
     Communication.objects.filter(pk__in=stalled).update(updated_at=now)

@@ -117,8 +117,10 @@ def release_lines() -> int:
     return sum(release_line(bucket=bucket) for bucket in ratelimit.buckets_with_lines())
 
 
-def waiting_in_redis(*, schema: str, communication_ids: list[int], buckets: dict[int, str]) -> set[int]:
-    """Which of these items Redis holds for later: scheduled, retrying, or in their sender's line."""
+def waiting_in_redis(*, schema: str, buckets: dict[int, str]) -> set[int]:
+    """Which of these items (id -> its sender's bucket) Redis holds for later: scheduled, retrying, or in
+    their sender's line."""
+    communication_ids = list(buckets)
     pipe = _redis().pipeline(transaction=False)
     for communication_id in communication_ids:
         member = member_of(schema=schema, communication_id=communication_id)
