@@ -321,6 +321,7 @@ class RigOptions:
     callbacks: str = "sink"  # sink | web
     web_workers: int = 2
     create: str = "service"  # service (sms_send) | bulk
+    queue: str = "group"  # group (scheduling.queue_group, as a campaign) | single (scheduling.queue_now, as sms_send)
     extra_settings: dict[str, Any] = field(default_factory=dict)  # settings the workers get on top of config/settings.py
     keep_logs: bool = False
 
@@ -341,6 +342,9 @@ def add_rig_arguments(parser: argparse.ArgumentParser, *, workers: int, concurre
     parser.add_argument("--web-workers", type=int, default=2, help="gunicorn processes with --callbacks web")
     parser.add_argument("--create", default="service", choices=["service", "bulk"],
                         help="create the messages with sms_send (default) or bulk_create (faster setup)")
+    parser.add_argument("--queue", default="group", choices=["group", "single"],
+                        help="group: queue the messages as a campaign does, 50 to a task (scheduling.queue_group); "
+                             "single: one task each, as a message sent through the API is (scheduling.queue_now)")
     parser.add_argument("--keep-logs", action="store_true", help="keep the subprocess logs (path printed)")
     parser.add_argument(
         "--recommended-settings", action="store_true",
@@ -648,8 +652,8 @@ class Rig:
     # --- the timed phase -----------------------------------------------------------------------------
 
     def enqueue_all(self) -> float:
-        """Queues every message the way sms_send does (scheduling.queue_now in the tenant's schema).
-        Returns time.monotonic() of the first enqueue."""
+        """Queues every message, in the tenant's schema, the way a campaign does (scheduling.queue_group) or, with
+        --queue single, the way sms_send does (scheduling.queue_now). Returns time.monotonic() of the first enqueue."""
         from django_tenants.utils import tenant_context
 
         from telephony import scheduling
@@ -657,8 +661,11 @@ class Rig:
         with tenant_context(self.tenant):
             cpu = time.process_time()
             first = time.monotonic()
-            for communication_id in self.ids:
-                scheduling.queue_now(communication_id=communication_id)
+            if self.options.queue == "group":
+                scheduling.queue_group(communication_ids=self.ids)
+            else:
+                for communication_id in self.ids:
+                    scheduling.queue_now(communication_id=communication_id)
         self.enqueued_at = time.monotonic()
         self.enqueue_cpu = time.process_time() - cpu
         return first

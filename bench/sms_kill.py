@@ -78,7 +78,7 @@ def main() -> None:
     options = RigOptions(
         messages=args.messages, workers=args.workers, concurrency=args.concurrency, pool=args.pool,
         senders=args.senders, sender_rate=args.sender_rate, callbacks=args.callbacks, web_workers=args.web_workers,
-        create=args.create, keep_logs=args.keep_logs, extra_settings=extra,
+        create=args.create, queue=args.queue, keep_logs=args.keep_logs, extra_settings=extra,
     )
     fractions = [float(f) for f in args.kill_at.split(",")]
     targets = args.kill_targets.split(",")

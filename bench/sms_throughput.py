@@ -7,8 +7,8 @@ Sets up a scratch database, Redis database 13, the sandbox, one tenant with its 
 long-code senders (the per-sender cap of 1 message/s is lifted by spreading over many senders, round robin: no
 rate override), and creates the messages with sms_send (see bench/_sms_rig.py; setup is not timed). Then it
 starts `celery -A config worker` processes (default: 2 processes with the threads pool, 4 threads each: the
-fastest on 2 cores; production runs prefork), waits until they are ready, queues every message as sms_send
-would (scheduling.queue_now) and measures from the first enqueue until the sandbox has received the last one:
+fastest on 2 cores; production runs prefork), waits until they are ready, queues every message as a campaign
+does, 50 to a task (scheduling.queue_group; --queue single: one task each, as sms_send does) and measures from the first enqueue until the sandbox has received the last one:
 messages/s. Worker CPU per message is the user+system CPU of the worker processes (main processes and pool
 children) over the timed phase, divided by the number of messages. Duplicates (a message body marker seen
 twice at the sandbox) and losses (a marker never seen) are counted once every message has settled, and each
@@ -60,7 +60,7 @@ def main() -> None:
     options = RigOptions(
         messages=args.messages, workers=args.workers, concurrency=args.concurrency, pool=args.pool,
         senders=args.senders, sender_rate=args.sender_rate, callbacks=args.callbacks, web_workers=args.web_workers,
-        create=args.create, keep_logs=args.keep_logs, extra_settings=extra_settings_from(args),
+        create=args.create, queue=args.queue, keep_logs=args.keep_logs, extra_settings=extra_settings_from(args),
     )
     rig = Rig(options)
     try:
@@ -148,6 +148,7 @@ def main() -> None:
             "messages": options.messages,
             "workers": options.workers,
             "pool": options.pool,
+            "queue": options.queue,
             "concurrency": options.concurrency,
             "senders": options.senders,
             "sender_rate": options.sender_rate or 1.0,

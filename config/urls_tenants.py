@@ -16,6 +16,7 @@ urlpatterns = [
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
     *tenant_urls.portal_urlpatterns,
     *voice_urls.portal_urlpatterns,
+    *telephony_urls.portal_urlpatterns,
     *voice_urls.public_urlpatterns,
     *telephony_urls.webhook_urlpatterns,
 ]

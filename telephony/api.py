@@ -13,7 +13,7 @@ from rest_framework.views import APIView
 
 from telephony import campaigns, selectors, services
 from telephony.idempotency import idempotent
-from telephony.models import Campaign, Communication, PlatformError
+from telephony.models import Campaign, Communication, PlatformError, SenderNumber
 from telephony.policies import PolicyError
 from telephony.registry import services as registry_services
 from telephony.registry.models import TwilioAccount
@@ -26,6 +26,8 @@ from telephony.serializers import (
     MessageCreateSerializer,
     OwnCredentialsSerializer,
     PlatformErrorSerializer,
+    SenderNumberRegisterSerializer,
+    SenderNumberSerializer,
     TwilioAccountSerializer,
 )
 from tenants.accounts.roles import Role
@@ -173,6 +175,26 @@ class PlatformErrorViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
     serializer_class = PlatformErrorSerializer
     read_role = Role.ADMIN
     queryset = PlatformError.objects.all()
+
+
+class SenderNumberViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.DestroyModelMixin, viewsets.GenericViewSet):
+    """Numbers the tenant sends from. A registered number is pending, and refused as a sender, until Twilio has
+    confirmed that the tenant's account owns it (or has it as a verified caller ID); registering it again checks
+    it again."""
+
+    serializer_class = SenderNumberSerializer
+    queryset = SenderNumber.objects.all()
+    write_role = Role.ADMIN
+
+    @extend_schema(request=SenderNumberRegisterSerializer, responses={202: SenderNumberSerializer})
+    def create(self, request: Request) -> Response:
+        payload = SenderNumberRegisterSerializer(data=request.data)
+        payload.is_valid(raise_exception=True)
+        sender = services.sender_number_register(**payload.validated_data)
+        return Response(SenderNumberSerializer(sender).data, status=status.HTTP_202_ACCEPTED)
+
+    def perform_destroy(self, instance: SenderNumber) -> None:
+        services.sender_number_remove(sender=instance)
 
 
 class TwilioAccountView(APIView):

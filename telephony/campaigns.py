@@ -16,19 +16,12 @@ from telephony import policies, scheduling
 from telephony.models import Campaign, Communication
 from telephony.services import sms_text, twilio_account_usable
 from telephony.sms import sms_shape
-from telephony.statuses import NOT_YET_SENT, Status
+from telephony.statuses import NOT_YET_SENT, STAGES, Status
 from tenants.models import Tenant
 from voice import templating
 from voice.models import VoiceMessage
 
 MAX_RECIPIENTS = 50_000
-PROGRESS_GROUPS = {
-    "queued": {Status.SCHEDULED, Status.PENDING, Status.DISPATCHING, Status.QUEUED},
-    "sent": {Status.SENDING, Status.SENT, Status.INITIATED, Status.RINGING, Status.IN_PROGRESS},
-    "delivered": {Status.DELIVERED, Status.COMPLETED},
-    "failed": {Status.FAILED, Status.UNDELIVERED, Status.BUSY, Status.NO_ANSWER},
-    "canceled": {Status.CANCELED},
-}
 
 
 @dataclass(frozen=True)
@@ -128,11 +121,11 @@ def _dispatch(communications: list[Communication], *, scheduled: bool) -> None:
     schema = connection.schema_name
 
     def send() -> None:
+        if not scheduled:
+            scheduling.queue_group(schema=schema, communication_ids=[c.pk for c in communications])
+            return
         for communication in communications:
-            if scheduled:
-                scheduling.schedule(schema=schema, communication=communication)
-            else:
-                scheduling.queue_now(communication_id=communication.pk)
+            scheduling.schedule(schema=schema, communication=communication)
 
     transaction.on_commit(send)
 
@@ -140,10 +133,17 @@ def _dispatch(communications: list[Communication], *, scheduled: bool) -> None:
 def campaign_progress(*, campaign: Campaign) -> dict[str, int]:
     """Counts by stage (queued, sent, delivered, failed, canceled), readable while the campaign runs."""
     counts = Counter(dict(campaign.communications.values("status").annotate(n=Count("id")).values_list("status", "n")))
-    progress = {group: sum(counts[status] for status in statuses) for group, statuses in PROGRESS_GROUPS.items()}
+    progress = {stage: sum(counts[status] for status in statuses) for stage, statuses in STAGES.items()}
     progress["total"] = sum(counts.values())
     progress["invalid"] = len(campaign.invalid_rows)
     return progress
+
+
+def campaign_shown_status(*, campaign: Campaign, progress: dict[str, int]) -> str:
+    """The campaign's status as people read it: a running campaign with nothing left in flight has completed."""
+    if campaign.status == Campaign.Status.RUNNING and progress["queued"] + progress["sent"] == 0:
+        return Campaign.Status.COMPLETED
+    return campaign.status
 
 
 def campaign_pause(*, campaign: Campaign) -> Campaign:

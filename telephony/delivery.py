@@ -9,12 +9,13 @@ whose task was lost altogether (its worker killed while holding it, or Redis los
 """
 
 import random
+import time
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.core.cache import caches
 from django.db import connection, transaction
-from django.db.models import Case, F, Value, When
 from django.urls import reverse
 from django.utils import timezone
 
@@ -49,9 +50,11 @@ CALLS_PER_SECOND = 1.0
 # has lost its task. Longer than any wait a task is queued with (scheduling.MAX_WORKER_WAIT_SECONDS).
 STALLED_AFTER = timedelta(minutes=5)
 STALLED_BATCH = 1000
-# A sender's rate and the tenant's URL are read for every item and change rarely: each worker process keeps
-# them this long.
+# The tenant's URL is needed for every item and changes rarely: each worker process keeps it this long.
 PROCESS_CACHE_SECONDS = 10
+# A group's task hands back the items it has not reached after this long (each request may take up to
+# REQUEST_TIMEOUT_SECONDS), so that it stays far inside the broker's visibility timeout.
+GROUP_TIME_BUDGET_SECONDS = 30
 
 
 @dataclass(frozen=True)
@@ -98,21 +101,21 @@ def _rate_bucket(communication: Communication, account_sid: str) -> str:
     return f"sms:{account_sid}:{communication.from_number}"
 
 
-def _per_second(communication: Communication) -> float:
+def _rates(communications: Iterable[Communication]) -> dict[int, float]:
+    """How many per second each item's bucket allows: the account's calls, or its sending number's messages.
+    One query for all the items' senders."""
+    communications = list(communications)
+    numbers = {c.from_number for c in communications if c.channel == Communication.Channel.SMS}
+    senders = {sender.phone_number: sender for sender in SenderNumber.objects.filter(phone_number__in=numbers)}
+    return {c.pk: _rate(c, senders.get(c.from_number)) for c in communications}
+
+
+def _rate(communication: Communication, sender: SenderNumber | None) -> float:
     if communication.channel == Communication.Channel.CALL:
         return CALLS_PER_SECOND
-    return caches["process"].get_or_set(
-        f"sender-rate:{connection.schema_name}:{communication.from_number}",
-        lambda: _sender_rate(communication.from_number),
-        PROCESS_CACHE_SECONDS,
-    )
-
-
-def _sender_rate(phone_number: str) -> float:
-    sender = SenderNumber.objects.filter(phone_number=phone_number).first()
-    return (sender.messages_per_second if sender else None) or DEFAULT_RATES.get(
-        sender.kind if sender else SenderNumber.Kind.LONG_CODE, 1.0
-    )
+    if sender is None:
+        return DEFAULT_RATES[SenderNumber.Kind.LONG_CODE]
+    return sender.messages_per_second or DEFAULT_RATES.get(sender.kind, 1.0)
 
 
 def _base_url() -> str:
@@ -138,48 +141,54 @@ def _twiml_url(communication: Communication) -> str:
     return _base_url() + path
 
 
-def _begin_attempt(communication_id: int, *, has_slot: bool) -> Verdict | Attempt:
-    """Claims the item for one attempt, or says why not now (a Verdict). Without a slot of its sender, it
-    takes one first: now, soon (run again then), or by joining the sender's line (nothing to do until
-    the line's pump queues it with its slot)."""
-    with transaction.atomic():
-        communication = Communication.objects.select_for_update(skip_locked=True).filter(pk=communication_id).first()
-        if communication is None:
-            exists = Communication.objects.filter(pk=communication_id).exists()
-            return Verdict(retry_in=1.0) if exists else DONE  # busy in another worker, or deleted
-        reconcile_since = None
-        if communication.status == Status.DISPATCHING:
-            lease_ends = communication.attempt_started_at + ATTEMPT_LEASE
-            if timezone.now() < lease_ends:
-                return Verdict(retry_in=(lease_ends - timezone.now()).total_seconds())
-            reconcile_since = communication.attempt_started_at
-        elif communication.status != Status.PENDING:
-            return DONE  # canceled, scheduled for later, or already with Twilio
-        if communication.campaign_id and Campaign.objects.filter(pk=communication.campaign_id, status=Campaign.Status.PAUSED).exists():
-            return DONE  # stays pending; resuming the campaign queues it again
-        account = TwilioAccount.objects.get(tenant=connection.tenant)
-        # Built before the token is taken (a process's first use builds the Twilio client), so that a token
-        # is followed by its request at once and sends keep the spacing of their tokens.
-        attempt = Attempt(
-            communication=communication,
-            gateway=TwilioGateway(account_sid=account.account_sid, auth_token=account.auth_token),
-            status_callback_url=_status_callback_url(communication),
-            reconcile_since=reconcile_since,
-        )
-        if not has_slot:
-            bucket = _rate_bucket(communication, account.account_sid)
-            member = scheduling.member_of(schema=connection.schema_name, communication_id=communication.pk)
-            # An unknown earlier attempt stays `dispatching`, so the next pick-up still reconciles first.
-            wait = take_slot(bucket=bucket, per_second=_per_second(communication), member=member)
-            if wait is None:
-                return DONE
-            if wait > 0:
-                return Verdict(retry_in=wait, slot_bucket=bucket)
-        communication.status = Status.DISPATCHING
-        communication.attempt_started_at = timezone.now()
-        communication.attempts += 1
-        communication.save(update_fields=["status", "attempt_started_at", "attempts", "updated_at"])
+def _begin_attempt(communication: Communication, gateway: TwilioGateway, *, per_second: float | None) -> Verdict | Attempt:
+    """Claims the item for one attempt, or says why not now (a Verdict). Unless it already runs at a slot of
+    its sender's (per_second None), it takes one first at that rate: now, soon (run again then), or by
+    joining the sender's line (nothing to do until the line's pump queues it with its slot)."""
+    reconcile_since = None
+    if communication.status == Status.DISPATCHING:
+        lease_ends = communication.attempt_started_at + ATTEMPT_LEASE
+        if timezone.now() < lease_ends:
+            return Verdict(retry_in=(lease_ends - timezone.now()).total_seconds())
+        reconcile_since = communication.attempt_started_at
+    elif communication.status != Status.PENDING:
+        return DONE  # canceled, scheduled for later, or already with Twilio
+    if communication.campaign_id and Campaign.objects.filter(pk=communication.campaign_id, status=Campaign.Status.PAUSED).exists():
+        return DONE  # stays pending; resuming the campaign queues it again
+    # Made before the token is taken, so that a token is followed by its request at once and sends keep the
+    # spacing of their tokens.
+    attempt = Attempt(
+        communication=communication,
+        gateway=gateway,
+        status_callback_url=_status_callback_url(communication),
+        reconcile_since=reconcile_since,
+    )
+    if per_second is not None:
+        bucket = _rate_bucket(communication, gateway.account_sid)
+        member = scheduling.member_of(schema=connection.schema_name, communication_id=communication.pk)
+        # An unknown earlier attempt stays `dispatching`, so the next pick-up still reconciles first.
+        wait = take_slot(bucket=bucket, per_second=per_second, member=member)
+        if wait is None:
+            return DONE
+        if wait > 0:
+            return Verdict(retry_in=wait, slot_bucket=bucket)
+    if not _claim(communication):
+        return Verdict(retry_in=1.0)  # another worker got there first, or it was called off: look again
     return attempt
+
+
+def _claim(communication: Communication) -> bool:
+    """Marks the item as being handed over now, unless someone changed it since it was read. Every claim counts
+    an attempt, so the status and the attempt count together tell whether the row is still as it was read:
+    of two workers holding the same item, one UPDATE matches and the other matches nothing."""
+    now = timezone.now()
+    claimed = Communication.objects.filter(
+        pk=communication.pk, status=communication.status, attempts=communication.attempts
+    ).update(status=Status.DISPATCHING, attempt_started_at=now, attempts=communication.attempts + 1, updated_at=now)
+    if claimed:
+        communication.status, communication.attempt_started_at = Status.DISPATCHING, now
+        communication.attempts += 1
+    return bool(claimed)
 
 
 def _find_earlier_send(gateway: TwilioGateway, communication: Communication, since: datetime) -> GatewayResult:
@@ -222,15 +231,12 @@ def _hand_over(attempt: Attempt) -> GatewayResult:
 
 def _record_success(communication_id: int, resource: SentResource) -> None:
     """Keeps Twilio's sid; the status becomes Twilio's unless a callback has already moved it further while
-    the request was on its way back. One UPDATE, which decides on the row as it is when it runs."""
+    the request was on its way back. Each UPDATE decides on the row as it is when it runs."""
+    now = timezone.now()
+    recorded = {"twilio_sid": resource.sid, "error_code": "", "error_message": "", "updated_at": now}
     takes_twilios = [Status.DISPATCHING, *replaceable_by(resource.status)]
-    Communication.objects.filter(pk=communication_id).update(
-        twilio_sid=resource.sid,
-        status=Case(When(status__in=takes_twilios, then=Value(resource.status)), default=F("status")),
-        error_code="",
-        error_message="",
-        updated_at=timezone.now(),
-    )
+    if not Communication.objects.filter(pk=communication_id, status__in=takes_twilios).update(status=resource.status, **recorded):
+        Communication.objects.filter(pk=communication_id).update(**recorded)
 
 
 def _record_failure(communication_id: int, result: GatewayResult) -> Verdict:
@@ -265,21 +271,47 @@ def deliver(*, communication_id: int, slot_bucket: str | None = None) -> Verdict
     if slot_bucket is not None:
         # Whatever becomes of this item, its sender's next slots are handed to the next in line.
         scheduling.release_line(bucket=slot_bucket)
-    attempt = _begin_attempt(communication_id, has_slot=slot_bucket is not None)
+    communication = Communication.objects.filter(pk=communication_id).order_by().first()
+    if communication is None:
+        return DONE
+    per_second = _rates([communication])[communication.pk] if slot_bucket is None else None
+    return _attempt(communication, _gateway(), per_second=per_second)
+
+
+def deliver_group(*, communication_ids: Sequence[int], follow_up: Callable[[int, Verdict], None]) -> list[int]:
+    """One attempt at each of many items of the current tenant, in order, with one read of the items, of the
+    account and of their senders. Each item is still claimed, sent and recorded on its own, so a group gives the
+    same guarantees as single items, and each verdict is followed up at once: a slot's time counts from when it
+    was given. A slow Twilio cannot keep the group's task past GROUP_TIME_BUDGET_SECONDS, well inside the
+    broker's visibility timeout; the items it has not reached by then are returned, to be queued again."""
+    deadline = time.monotonic() + GROUP_TIME_BUDGET_SECONDS
+    communications = Communication.objects.in_bulk(communication_ids)
+    rates = _rates(communications.values())
+    gateway = _gateway()
+    for index, communication_id in enumerate(communication_ids):
+        if index and time.monotonic() > deadline:  # the first item always gets its attempt: groups progress
+            return list(communication_ids[index:])
+        if communication := communications.get(communication_id):
+            follow_up(communication_id, _attempt(communication, gateway, per_second=rates[communication_id]))
+    return []
+
+
+def _attempt(communication: Communication, gateway: TwilioGateway, *, per_second: float | None) -> Verdict:
+    attempt = _begin_attempt(communication, gateway, per_second=per_second)
     if isinstance(attempt, Verdict):
         return attempt
     if attempt.reconcile_since is not None:
         earlier = _find_earlier_send(attempt.gateway, attempt.communication, attempt.reconcile_since)
         if not earlier.ok:
-            return _record_failure(communication_id, earlier)
+            return _record_failure(communication.pk, earlier)
         if earlier.payload is not None:
-            _record_success(communication_id, earlier.payload)
+            _record_success(communication.pk, earlier.payload)
             return DONE
     result = _hand_over(attempt)
     if result.ok:
-        _record_success(communication_id, result.payload)
+        _record_success(communication.pk, result.payload)
         return DONE
-    return _record_failure(communication_id, result)
+    return _record_failure(communication.pk, result)
 
 
 def hang_up(*, communication_id: int) -> None:
@@ -315,6 +347,5 @@ def requeue_stalled(*, now: datetime) -> int:
     stalled = [pk for pk in buckets if pk not in held]
     # Touched, so that the next sweeps leave them to the task queued now.
     Communication.objects.filter(pk__in=stalled).update(updated_at=now)
-    for pk in stalled:
-        scheduling.queue_now(communication_id=pk)
+    scheduling.queue_group(communication_ids=stalled)
     return len(stalled)

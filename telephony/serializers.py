@@ -1,7 +1,9 @@
+from django.core.exceptions import ValidationError as DjangoValidationError
 from rest_framework import serializers
 
-from telephony.campaigns import campaign_progress
-from telephony.models import Campaign, Communication, PlatformError
+from telephony.campaigns import campaign_progress, campaign_shown_status
+from telephony.models import Campaign, Communication, PlatformError, SenderNumber
+from telephony.phone_numbers import normalize_e164
 from telephony.registry.models import TwilioAccount
 from telephony.statuses import Status
 
@@ -92,6 +94,32 @@ class OwnCredentialsSerializer(serializers.Serializer):
     auth_token = serializers.CharField(min_length=16, max_length=64, write_only=True)
 
 
+class SenderNumberSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = SenderNumber
+        fields = [
+            "id", "phone_number", "kind", "is_default", "messages_per_second", "status", "status_detail", "twilio_sid",
+            "verified_at", "created_at",
+        ]
+        read_only_fields = fields
+
+
+class SenderNumberRegisterSerializer(serializers.Serializer):
+    phone_number = serializers.CharField(max_length=32, help_text="E.164, like +15551234567.")
+    kind = serializers.ChoiceField(choices=SenderNumber.Kind.choices, default=SenderNumber.Kind.LONG_CODE)
+    is_default = serializers.BooleanField(default=False)
+    messages_per_second = serializers.FloatField(
+        required=False, allow_null=True, default=None, min_value=0.1, max_value=1000,
+        help_text="Only for a number whose limit Twilio raised; otherwise its kind's rate applies.",
+    )
+
+    def validate_phone_number(self, value: str) -> str:
+        try:
+            return normalize_e164(value)
+        except DjangoValidationError as error:
+            raise serializers.ValidationError(error.messages) from error
+
+
 class PlatformErrorSerializer(serializers.ModelSerializer):
     communication_id = serializers.IntegerField(allow_null=True)
 
@@ -144,9 +172,7 @@ class CampaignSerializer(serializers.ModelSerializer):
 
     def to_representation(self, campaign: Campaign) -> dict:
         data = super().to_representation(campaign)
-        progress = data["progress"]
-        if data["status"] == Campaign.Status.RUNNING and progress["queued"] + progress["sent"] == 0:
-            data["status"] = Campaign.Status.COMPLETED  # nothing left in flight
+        data["status"] = campaign_shown_status(campaign=campaign, progress=data["progress"])
         return data
 
     def get_progress(self, campaign: Campaign) -> dict[str, int]:

@@ -248,6 +248,11 @@ def sender_number_register(
     return sender
 
 
+def sender_number_remove(*, sender: SenderNumber) -> None:
+    """Stops the number being offered as a sender. What was already queued from it still goes."""
+    sender.delete()
+
+
 def sender_number_verify(*, sender_id: int) -> SenderNumber:
     """Asks Twilio whether the tenant's Twilio account has the number: among its IncomingPhoneNumbers, or for a
     verified caller ID among its OutgoingCallerIds. Found: verified; not found: rejected, with the reason.

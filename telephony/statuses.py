@@ -51,6 +51,17 @@ NOT_YET_SENT = frozenset({Status.SCHEDULED, Status.PENDING})
 ACTIVE_CALL = frozenset({Status.QUEUED, Status.INITIATED, Status.RINGING, Status.IN_PROGRESS})
 
 
+# The stages people follow progress by (campaign progress, the log's chart), each a set of statuses.
+STAGES = {
+    "queued": frozenset({Status.SCHEDULED, Status.PENDING, Status.DISPATCHING, Status.QUEUED}),
+    "sent": frozenset({Status.SENDING, Status.SENT, Status.INITIATED, Status.RINGING, Status.IN_PROGRESS}),
+    "delivered": frozenset({Status.DELIVERED, Status.COMPLETED}),
+    "failed": frozenset({Status.FAILED, Status.UNDELIVERED, Status.BUSY, Status.NO_ANSWER}),
+    "canceled": frozenset({Status.CANCELED}),
+}
+STAGE_OF = {status: stage for stage, statuses in STAGES.items() for status in statuses}
+
+
 def rank(status: str) -> int:
     return _TERMINAL_RANK if status in TERMINAL else _RANK.get(status, 0)
 

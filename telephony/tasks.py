@@ -14,7 +14,18 @@ from tenants.models import Tenant
 @shared_task(acks_late=True)
 def deliver_communication(*, communication_id: int, slot_bucket: str | None = None) -> None:
     """Runs in the tenant's schema. Retries are scheduled by the delivery rules, not by Celery's."""
-    verdict = delivery.deliver(communication_id=communication_id, slot_bucket=slot_bucket)
+    _follow_up(communication_id, delivery.deliver(communication_id=communication_id, slot_bucket=slot_bucket))
+
+
+@shared_task(acks_late=True)
+def deliver_communications(*, communication_ids: list[int]) -> None:
+    """Runs in the tenant's schema: items queued together (see scheduling.queue_group)."""
+    not_reached = delivery.deliver_group(communication_ids=communication_ids, follow_up=_follow_up)
+    if not_reached:
+        scheduling.queue_group(communication_ids=not_reached)
+
+
+def _follow_up(communication_id: int, verdict: delivery.Verdict) -> None:
     if not verdict.done:
         scheduling.queue_later(communication_id=communication_id, in_seconds=verdict.retry_in, slot_bucket=verdict.slot_bucket)
 

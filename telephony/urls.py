@@ -1,7 +1,7 @@
-from django.urls import path
+from django.urls import path, re_path
 from rest_framework.routers import SimpleRouter
 
-from telephony import api, webhooks
+from telephony import api, views, webhooks
 
 router = SimpleRouter(trailing_slash=True)
 router.register("messages", api.MessageViewSet, basename="message")
@@ -9,9 +9,18 @@ router.register("calls", api.CallViewSet, basename="call")
 router.register("communications", api.CommunicationLogViewSet, basename="communication")
 router.register("campaigns", api.CampaignViewSet, basename="campaign")
 router.register("errors", api.PlatformErrorViewSet, basename="platform-error")
+router.register("senders", api.SenderNumberViewSet, basename="sender")
 
 api_urlpatterns = [path("twilio-account/", api.TwilioAccountView.as_view(), name="twilio-account"), *router.urls]
 
 webhook_urlpatterns = [
     path("webhooks/twilio/status/<str:token>/", webhooks.status_callback, name="twilio-status-callback"),
+]
+
+portal_urlpatterns = [
+    path("communications/", views.communication_log, name="communication-log"),
+    path("campaigns/", views.campaign_list, name="campaign-list"),
+    path("campaigns/<int:campaign_id>/", views.campaign_detail, name="campaign-detail"),
+    re_path(r"^campaigns/(?P<campaign_id>[0-9]+)/(?P<action>pause|resume|cancel)/$", views.campaign_action, name="campaign-action"),
+    path("senders/", views.sender_list, name="sender-list"),
 ]

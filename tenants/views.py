@@ -23,9 +23,9 @@ from tenants.forms import ApiKeyForm, InviteForm
 View = Callable[..., HttpResponse]
 
 
-def portal_redirect(request: HttpRequest, view_name: str) -> HttpResponseRedirect:
+def portal_redirect(request: HttpRequest, view_name: str, **kwargs: Any) -> HttpResponseRedirect:
     """Redirects within the portal, keeping ?apiKey= for pages embedded by the legacy client."""
-    return redirect(reverse(view_name) + portal_key_query(request)["key_query"])
+    return redirect(reverse(view_name, kwargs=kwargs) + portal_key_query(request)["key_query"])
 
 
 def portal_access(role: Role = Role.VIEWER) -> Callable[[View], View]:

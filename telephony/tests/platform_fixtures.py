@@ -73,6 +73,13 @@ def release_number(phone_number: str) -> None:
         master.api.v2010.accounts(number["account_sid"]).incoming_phone_numbers(number["sid"]).delete()
 
 
+def buy_on_sandbox(account: TwilioAccount, phone_number: str) -> None:
+    """The tenant's subaccount owns the number in the sandbox, whoever held it before."""
+    release_number(phone_number)
+    bought = TwilioGateway(account_sid=account.account_sid, auth_token=account.auth_token).buy_number(phone_number=phone_number)
+    assert bought.ok, bought.message
+
+
 def sender_on_sandbox(
     account: TwilioAccount,
     phone_number: str,
@@ -84,9 +91,7 @@ def sender_on_sandbox(
     """A verified sender of the tenant whose schema is active, reached the way a real one is: the tenant's
     subaccount buys the number in the sandbox, the number is registered, and sender_number_verify asks the
     sandbox about it, as the worker does after a registration."""
-    release_number(phone_number)
-    bought = TwilioGateway(account_sid=account.account_sid, auth_token=account.auth_token).buy_number(phone_number=phone_number)
-    assert bought.ok, bought.message
+    buy_on_sandbox(account, phone_number)
     registered = sender_number_register(
         phone_number=phone_number, kind=kind, is_default=is_default, messages_per_second=messages_per_second
     )

@@ -8,6 +8,7 @@ from django_tenants.utils import tenant_context
 
 from conftest import TenantSetup
 from telephony import delivery
+from telephony.gateway import SentResource
 from telephony.models import Communication, OptOut, PlatformError
 from telephony.services import call_place, sms_send
 from telephony.statuses import Status
@@ -151,3 +152,80 @@ def test_call_renders_its_twiml_document_and_is_placed(alpha_on_twilio: TenantSe
         placed = [item for item in sandbox_log.items("calls") if item["to"] == to]
         assert [item["sid"] for item in placed] == [call.twilio_sid]
         assert placed[0]["url"].endswith(f"/twiml/{call.twiml_document.public_token}/")
+
+
+def test_a_group_sends_each_item_once_and_skips_what_is_no_longer_pending(
+    alpha_on_twilio: TenantSetup, sandbox_log: SandboxLog
+) -> None:
+    tos = [unique_number(1100 + n) for n in range(3)]
+    with tenant_context(alpha_on_twilio.tenant):
+        first, canceled, last = (sms_send(tenant=alpha_on_twilio.tenant, to=to, body="Grouped") for to in tos)
+        Communication.objects.filter(pk=canceled.pk).update(status=Status.CANCELED)
+        ids = [first.pk, canceled.pk, 987654321, last.pk]  # 987654321: deleted meanwhile
+
+        verdicts: dict[int, delivery.Verdict] = {}
+        not_reached = delivery.deliver_group(communication_ids=ids, follow_up=verdicts.__setitem__)
+        first_verdicts = dict(verdicts)
+        delivery.deliver_group(communication_ids=ids, follow_up=verdicts.__setitem__)  # a duplicate task does nothing
+
+        first.refresh_from_db()
+        last.refresh_from_db()
+    assert set(first_verdicts) == {first.pk, canceled.pk, last.pk} and not_reached == []
+    assert all(verdict.done for verdict in [*first_verdicts.values(), *verdicts.values()])
+    assert [item["sid"] for item in sandbox_messages_to(sandbox_log, tos[0])] == [first.twilio_sid]
+    assert [item["sid"] for item in sandbox_messages_to(sandbox_log, tos[2])] == [last.twilio_sid]
+    assert sandbox_messages_to(sandbox_log, tos[1]) == []
+    assert (first.attempts, last.attempts) == (1, 1)
+
+
+def test_a_group_out_of_time_hands_back_what_it_has_not_reached(
+    alpha_on_twilio: TenantSetup, sandbox_log: SandboxLog, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(delivery, "GROUP_TIME_BUDGET_SECONDS", -1)
+    tos = [unique_number(1110 + n) for n in range(3)]
+    with tenant_context(alpha_on_twilio.tenant):
+        messages = [sms_send(tenant=alpha_on_twilio.tenant, to=to, body="Budget") for to in tos]
+
+        verdicts: dict[int, delivery.Verdict] = {}
+        not_reached = delivery.deliver_group(communication_ids=[m.pk for m in messages], follow_up=verdicts.__setitem__)
+
+        statuses = [Communication.objects.get(pk=m.pk).status for m in messages]
+    # Even out of time, the first item gets its attempt, so a group always makes progress.
+    assert list(verdicts) == [messages[0].pk] and not_reached == [m.pk for m in messages[1:]]
+    assert statuses[1:] == ["pending", "pending"] and statuses[0] != "pending"
+    assert [len(sandbox_messages_to(sandbox_log, to)) for to in tos] == [1, 0, 0]
+
+
+def test_of_two_workers_that_read_the_same_item_only_one_hands_it_over(
+    alpha_on_twilio: TenantSetup, sandbox_log: SandboxLog
+) -> None:
+    to = unique_number(1120)
+    with tenant_context(alpha_on_twilio.tenant):
+        message = sms_send(tenant=alpha_on_twilio.tenant, to=to, body="Raced")
+        # Both read it pending; the first claims and sends it before the second gets to claim.
+        read_by_first, read_by_second = (Communication.objects.get(pk=message.pk) for _ in range(2))
+        gateway = delivery._gateway()
+
+        first = delivery._attempt(read_by_first, gateway, per_second=None)
+        second = delivery._attempt(read_by_second, gateway, per_second=None)
+
+        message.refresh_from_db()
+    assert first.done and second.retry_in == 1.0  # the loser looks again later and will find it sent
+    assert [item["sid"] for item in sandbox_messages_to(sandbox_log, to)] == [message.twilio_sid]
+    assert message.attempts == 1
+
+
+def test_twilios_answer_never_takes_back_a_status_its_callback_already_moved_forward(alpha_on_twilio: TenantSetup) -> None:
+    with tenant_context(alpha_on_twilio.tenant):
+        raced, plain = (sms_send(tenant=alpha_on_twilio.tenant, to=unique_number(1130 + n), body="Hi") for n in range(2))
+        Communication.objects.filter(pk__in=[raced.pk, plain.pk]).update(status=Status.DISPATCHING)
+        # The delivered callback overtook the answer to the create request.
+        Communication.objects.filter(pk=raced.pk).update(status=Status.DELIVERED)
+
+        delivery._record_success(raced.pk, SentResource(sid="SM" + "a" * 32, status=Status.QUEUED))
+        delivery._record_success(plain.pk, SentResource(sid="SM" + "b" * 32, status=Status.QUEUED))
+
+        raced.refresh_from_db()
+        plain.refresh_from_db()
+    assert (raced.status, raced.twilio_sid) == ("delivered", "SM" + "a" * 32)
+    assert (plain.status, plain.twilio_sid) == ("queued", "SM" + "b" * 32)

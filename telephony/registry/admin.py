@@ -1,0 +1,22 @@
+from django.contrib import admin
+from django.http import HttpRequest
+
+from telephony.registry.models import TwilioAccount
+
+
+@admin.register(TwilioAccount)
+class TwilioAccountAdmin(admin.ModelAdmin):
+    """Each tenant's Twilio connection, for support. Changed only through the services (the tenant's API or
+    onboarding), which check credentials with Twilio; the auth token is never shown."""
+
+    list_display = ["tenant", "kind", "status", "account_sid", "status_detail", "updated_at"]
+    list_filter = ["kind", "status"]
+    search_fields = ["tenant__slug", "tenant__name", "account_sid"]
+    fields = ["tenant", "kind", "status", "account_sid", "status_detail", "created_at", "updated_at"]
+    readonly_fields = fields
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: TwilioAccount | None = None) -> bool:
+        return False

@@ -1,0 +1,134 @@
+"""Telephony pages of the portal: the communication log with its chart, campaigns with their progress, senders."""
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from django.contrib import messages as flash
+from django.core.exceptions import ValidationError
+from django.core.paginator import Paginator
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, render
+from django.utils import timezone
+from django.views.decorators.http import require_POST
+
+from telephony import campaigns, selectors
+from telephony.models import Campaign, Communication, SenderNumber
+from telephony.phone_numbers import normalize_e164
+from telephony.policies import PolicyError
+from telephony.statuses import STAGES, Status
+from tenants.accounts.roles import Role
+from tenants.views import portal_access, portal_redirect
+
+LOG_PAGE_SIZE = 50
+CHART_DAYS = 14
+CHART_HEIGHT = 120
+CAMPAIGNS_LISTED = 50
+# Bottom to top in the chart's bars, and left to right in progress bars.
+STAGE_ORDER = ["delivered", "sent", "queued", "failed", "canceled"]
+
+
+@dataclass(frozen=True)
+class Segment:
+    stage: str
+    count: int
+    size: float  # px in a chart's bar, % in a progress bar
+    offset: float
+
+
+def _segments(stages: dict[str, int], scale: float) -> list[Segment]:
+    segments, offset = [], 0.0
+    for stage in STAGE_ORDER:
+        if stages.get(stage):
+            size = stages[stage] * scale
+            segments.append(Segment(stage=stage, count=stages[stage], size=size, offset=offset))
+            offset += size
+    return segments
+
+
+@portal_access()
+def communication_log(request: HttpRequest) -> HttpResponse:
+    channel = request.GET.get("type", "")
+    status = request.GET.get("status", "")
+    number = request.GET.get("number", "").strip()
+    filters: dict[str, str] = {}
+    if channel in Communication.Channel.values:
+        filters["channel"] = channel
+    if status in Status.values:
+        filters["status"] = status
+    if number:
+        try:
+            filters["number"] = normalize_e164(number)
+        except ValidationError as error:
+            flash.error(request, error.messages[0])
+    page = Paginator(selectors.communication_list(**filters), LOG_PAGE_SIZE).get_page(request.GET.get("page"))
+
+    days = selectors.daily_activity(days=CHART_DAYS, until=timezone.localdate())
+    busiest = max((day.total for day in days), default=0) or 1
+    bars = [(day, [(s, CHART_HEIGHT - s.offset - s.size) for s in _segments(day.stages, CHART_HEIGHT / busiest)]) for day in days]
+    context = {
+        "page": page,
+        "filters": {"type": channel, "status": status, "number": number},
+        "channels": Communication.Channel.choices,
+        "statuses": Status.choices,
+        "bars": bars,
+        "chart_height": CHART_HEIGHT,
+        "busiest": busiest if any(day.total for day in days) else 0,
+        "stages": STAGE_ORDER,
+    }
+    return render(request, "telephony/communication_log.html", context)
+
+
+def _with_progress(campaign: Campaign) -> dict:
+    progress = campaigns.campaign_progress(campaign=campaign)
+    counted = sum(progress[stage] for stage in STAGES) or 1
+    return {
+        "campaign": campaign,
+        "status": campaigns.campaign_shown_status(campaign=campaign, progress=progress),
+        "progress": progress,
+        "segments": _segments(progress, 100 / counted),
+    }
+
+
+@portal_access()
+def campaign_list(request: HttpRequest) -> HttpResponse:
+    rows = [_with_progress(campaign) for campaign in Campaign.objects.order_by("-created_at")[:CAMPAIGNS_LISTED]]
+    return render(request, "telephony/campaign_list.html", {"rows": rows, "stages": STAGE_ORDER})
+
+
+@portal_access()
+def campaign_detail(request: HttpRequest, campaign_id: int) -> HttpResponse:
+    row = _with_progress(get_object_or_404(Campaign, pk=campaign_id))
+    context = {
+        **row,
+        "stages": STAGE_ORDER,
+        "stage_counts": [(stage, row["progress"][stage]) for stage in STAGE_ORDER],
+        "can_control": request.user.has_role(Role.OPERATOR),
+        # While it runs, the page refreshes itself so progress moves without a click.
+        "refresh_seconds": 5 if row["status"] in (Campaign.Status.RUNNING, Campaign.Status.SCHEDULED) else None,
+    }
+    return render(request, "telephony/campaign_detail.html", context)
+
+
+CAMPAIGN_ACTIONS: dict[str, Callable[..., Campaign]] = {
+    "pause": campaigns.campaign_pause,
+    "resume": campaigns.campaign_resume,
+    "cancel": campaigns.campaign_cancel,
+}
+
+
+@require_POST
+@portal_access(Role.OPERATOR)
+def campaign_action(request: HttpRequest, campaign_id: int, action: str) -> HttpResponse:
+    campaign = get_object_or_404(Campaign, pk=campaign_id)
+    try:
+        CAMPAIGN_ACTIONS[action](campaign=campaign)
+    except PolicyError as error:
+        flash.error(request, error.message)
+    else:
+        flash.success(request, f"“{campaign.name}”: {action} done.")
+    return portal_redirect(request, "campaign-detail", campaign_id=campaign_id)
+
+
+@portal_access()
+def sender_list(request: HttpRequest) -> HttpResponse:
+    return render(request, "telephony/sender_list.html", {"senders": SenderNumber.objects.all()})
