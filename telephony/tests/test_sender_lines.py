@@ -2,6 +2,7 @@
 
 import time
 from datetime import timedelta
+from typing import NamedTuple
 from uuid import uuid4
 
 import pytest
@@ -36,35 +37,53 @@ def test_a_busy_sender_puts_items_in_its_line_first_come_first_served() -> None:
     assert waiting_members(bucket=bucket) == ["t_x:2", "t_x:3"]
 
 
+class Moment(NamedTuple):
+    """When something happened in Redis, known to lie between two local clock readings around the call."""
+
+    earliest: float
+    latest: float
+
+    def later_by(self, seconds: float) -> "Moment":
+        return Moment(self.earliest + seconds, self.latest + seconds)
+
+
+def assert_apart(earlier: Moment, later: Moment, seconds: float) -> None:
+    """The two moments can be `seconds` apart (to a millisecond), however long each call took to reach Redis."""
+    assert later.earliest - earlier.latest - 0.001 <= seconds <= later.latest - earlier.earliest + 0.001, (earlier, later)
+
+
 def test_slots_are_handed_out_a_window_ahead_one_interval_apart_in_line_order() -> None:
     bucket, per_second = fresh_bucket(), 50.0
     members = [f"t_x:{n}" for n in range(200)]
 
-    slots: list[float] = []
+    slots: list[Moment] = []
     for member in members:
         asked_at = time.monotonic()
         wait = take_slot(bucket=bucket, per_second=per_second, member=member)
         if wait is not None:
-            slots.append(asked_at + wait)
+            slots.append(Moment(asked_at, time.monotonic()).later_by(wait))
     in_line = waiting_members(bucket=bucket)
 
     # The first ones got the window's slots; the rest wait in line, in the order they came.
     assert len(slots) == pytest.approx(WINDOW_SECONDS * per_second, abs=5)
     assert in_line == members[len(slots) :]
-    gaps = [later - earlier for earlier, later in zip(slots, slots[1:], strict=False)]
-    assert all(0.015 < gap < 0.025 for gap in gaps), gaps
+    for earlier, later in zip(slots, slots[1:], strict=False):
+        assert_apart(earlier, later, 1 / per_second)
 
     time.sleep(0.5)
     pumped_at = time.monotonic()
     handed = pump(bucket=bucket)
+    pumped = Moment(pumped_at, time.monotonic())
 
     # Half a second later, about half a second's worth of slots is free: they go to the head of the line and
     # continue the sender's schedule where the earlier slots ended.
     assert [slot.member for slot in handed] == in_line[: len(handed)]
     assert len(handed) == pytest.approx(0.5 * per_second, abs=8)
-    handed_at = [pumped_at + slot.in_seconds for slot in handed]
-    assert handed_at[0] - slots[-1] == pytest.approx(1 / per_second, abs=0.005)
-    assert all(0.019 < later - earlier < 0.021 for earlier, later in zip(handed_at, handed_at[1:], strict=False))
+    assert_apart(slots[-1], pumped.later_by(handed[0].in_seconds), 1 / per_second)
+    assert all(
+        later.in_seconds - earlier.in_seconds == pytest.approx(1 / per_second, abs=0.001)
+        for earlier, later in zip(handed, handed[1:], strict=False)
+    )
 
 
 def test_a_drained_line_is_forgotten() -> None:
