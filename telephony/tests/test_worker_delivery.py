@@ -25,7 +25,8 @@ from telephony.tests.platform_fixtures import SENDER, SandboxLog, buy_on_sandbox
 pytestmark = pytest.mark.worker
 T = TypeVar("T")
 DEADLINE = 45
-ARRIVAL_JITTER = 0.15
+# How late a message may reach the sandbox after its slot: the worker and the sandbox share a busy machine.
+ARRIVAL_JITTER = 0.3
 
 
 def eventually(probe: Callable[[], T], what: str, platform: PlatformProcesses) -> T:
