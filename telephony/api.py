@@ -246,6 +246,7 @@ class CampaignViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
                 body=data["body"],
                 voice_message=_voice_message(data.get("voice_message_id")),
                 from_=data.get("from_") or None,
+                senders=data.get("senders"),
                 send_at=data["send_at"],
             )
         except PolicyError as error:

@@ -1,6 +1,7 @@
 """Bulk sends: one template to many recipients, each with their own variables, with live progress."""
 
 import csv
+import hashlib
 import io
 from collections import Counter
 from collections.abc import Iterable, Mapping
@@ -52,13 +53,18 @@ def campaign_create(
     body: str = "",
     voice_message: VoiceMessage | None = None,
     from_: str | None = None,
+    senders: list[str] | None = None,
     send_at: datetime | None = None,
 ) -> Campaign:
-    """Checks every row; valid rows become calls or messages, invalid ones are kept with their reason."""
+    """Checks every row; valid rows become calls or messages, invalid ones are kept with their reason.
+
+    It sends from `from_` (or the default sender), or from a pool of `senders`: each recipient is given one of
+    them by a hash of their number, so while the pool stays the same a recipient always hears from the same
+    number (replies land in one thread), and a pool of n long codes sends about n times as fast as one."""
     recipients = list(recipients)
     if len(recipients) > MAX_RECIPIENTS:
         raise policies.PolicyError(f"At most {MAX_RECIPIENTS} recipients per campaign.", code="too-many", status=400, field="recipients")
-    sender = policies.sender_checked(from_=from_)
+    pool = policies.senders_checked(numbers=senders) if senders else [policies.sender_checked(from_=from_).phone_number]
     twilio_account_usable(tenant)
     scheduled = send_at is not None and send_at > timezone.now()
     valid: list[Communication] = []
@@ -66,7 +72,7 @@ def campaign_create(
     seen: set[str] = set()
     for recipient in recipients:
         try:
-            communication = _communication_for(tenant, channel, recipient, body, voice_message, sender.phone_number)
+            communication = _communication_for(tenant, channel, recipient, body, voice_message, pool)
         except (policies.PolicyError, templating.MissingValuesError) as error:
             invalid.append({"row": recipient.row, "to": recipient.to, "reason": getattr(error, "message", str(error))})
             continue
@@ -84,7 +90,7 @@ def campaign_create(
             channel=channel,
             voice_message=voice_message,
             body=body,
-            from_number=sender.phone_number,
+            senders=pool,
             send_at=send_at,
             status=Campaign.Status.SCHEDULED if scheduled else Campaign.Status.RUNNING,
             invalid_rows=invalid,
@@ -96,10 +102,19 @@ def campaign_create(
     return campaign
 
 
+def sender_for(*, pool: list[str], to: str) -> str:
+    """The pool's number for this recipient: the same one for as long as the pool is the same."""
+    if len(pool) == 1:
+        return pool[0]
+    digest = hashlib.blake2b(to.encode(), digest_size=8).digest()
+    return pool[int.from_bytes(digest) % len(pool)]
+
+
 def _communication_for(
-    tenant: Tenant, channel: str, recipient: Recipient, body: str, voice_message: VoiceMessage | None, sender: str
+    tenant: Tenant, channel: str, recipient: Recipient, body: str, voice_message: VoiceMessage | None, pool: list[str]
 ) -> Communication:
     number = policies.destination_checked(tenant=tenant, to=recipient.to, channel=channel)
+    sender = sender_for(pool=pool, to=number)
     if channel == Communication.Channel.SMS:
         text = sms_text(body=body or None, voice_message=voice_message, variables=recipient.variables)
         shape = sms_shape(text)
@@ -133,9 +148,21 @@ def _dispatch(communications: list[Communication], *, scheduled: bool) -> None:
 def campaign_progress(*, campaign: Campaign) -> dict[str, int]:
     """Counts by stage (queued, sent, delivered, failed, canceled), readable while the campaign runs."""
     counts = Counter(dict(campaign.communications.values("status").annotate(n=Count("id")).values_list("status", "n")))
+    return {**_by_stage(counts), "invalid": len(campaign.invalid_rows)}
+
+
+def campaign_progress_by_sender(*, campaign: Campaign) -> dict[str, dict[str, int]]:
+    """The same counts for each number of the campaign's pool."""
+    counts: dict[str, Counter[str]] = {sender: Counter() for sender in campaign.senders}
+    rows = campaign.communications.values("from_number", "status").annotate(n=Count("id"))
+    for row in rows.values_list("from_number", "status", "n"):
+        counts.setdefault(row[0], Counter())[row[1]] = row[2]
+    return {sender: _by_stage(statuses) for sender, statuses in counts.items()}
+
+
+def _by_stage(counts: Counter[str]) -> dict[str, int]:
     progress = {stage: sum(counts[status] for status in statuses) for stage, statuses in STAGES.items()}
     progress["total"] = sum(counts.values())
-    progress["invalid"] = len(campaign.invalid_rows)
     return progress
 
 

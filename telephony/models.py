@@ -151,7 +151,9 @@ class Campaign(models.Model):
     channel = models.CharField(max_length=8, choices=Communication.Channel.choices)
     voice_message = models.ForeignKey("voice.VoiceMessage", null=True, blank=True, on_delete=models.SET_NULL)
     body = models.TextField(blank=True)
-    from_number = models.CharField(max_length=32, blank=True)
+    senders = models.JSONField(
+        default=list, help_text="The numbers it sends from (E.164). With several, each recipient gets one of them, always the same one."
+    )
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.RUNNING)
     send_at = models.DateTimeField(null=True, blank=True)
     invalid_rows = models.JSONField(default=list, blank=True)

@@ -10,6 +10,9 @@ from telephony.models import Communication, OptOut, SenderNumber
 from telephony.phone_numbers import normalize_e164
 from tenants.models import Tenant
 
+# The most numbers one campaign spreads its recipients over.
+MAX_SENDER_POOL = 100
+
 
 class PolicyError(Exception):
     """Refused by a tenant policy; `code` names which one, `status` is the HTTP status to answer with."""
@@ -39,29 +42,36 @@ def destination_checked(*, tenant: Tenant, to: str, channel: str) -> str:
     return number
 
 
-def sender_checked(*, from_: str | None) -> SenderNumber:
+def sender_checked(*, from_: str | None, field: str = "from") -> SenderNumber:
     """The sender given, or the default one, once Twilio has confirmed the tenant's account has it."""
     if from_:
         try:
             number = normalize_e164(from_)
         except ValidationError as exc:
-            raise PolicyError(exc.messages[0], code="invalid-number", status=400, field="from") from exc
+            raise PolicyError(f"{from_}: {exc.messages[0]}", code="invalid-number", status=400, field=field) from exc
         sender = SenderNumber.objects.filter(phone_number=number).first()
         if sender is None:
             raise PolicyError(
                 f"{number} is not one of this account's numbers or verified caller IDs.",
                 code="sender-not-owned",
                 status=422,
-                field="from",
+                field=field,
             )
-        return _verified(sender, named=number)
+        return _verified(sender, named=number, field=field)
     sender = SenderNumber.objects.filter(is_default=True).first()
     if sender is None:
-        raise PolicyError("No 'from' number given and the account has no default sender.", code="no-sender", field="from")
-    return _verified(sender, named=f"The default sender {sender.phone_number}")
+        raise PolicyError("No 'from' number given and the account has no default sender.", code="no-sender", field=field)
+    return _verified(sender, named=f"The default sender {sender.phone_number}", field=field)
 
 
-def _verified(sender: SenderNumber, *, named: str) -> SenderNumber:
+def senders_checked(*, numbers: list[str]) -> list[str]:
+    """A pool of senders, each verified, in E.164 form, without repeats, in a stable order."""
+    if len(numbers) > MAX_SENDER_POOL:
+        raise PolicyError(f"At most {MAX_SENDER_POOL} senders in a pool.", code="too-many", status=400, field="senders")
+    return sorted({sender_checked(from_=number, field="senders").phone_number for number in numbers})
+
+
+def _verified(sender: SenderNumber, *, named: str, field: str) -> SenderNumber:
     if sender.status == SenderNumber.Status.VERIFIED:
         return sender
     if sender.status == SenderNumber.Status.PENDING:
@@ -69,7 +79,7 @@ def _verified(sender: SenderNumber, *, named: str) -> SenderNumber:
         message = f"{named} is still being checked with Twilio{last}; try again shortly."
     else:
         message = f"{named} cannot be used as a sender: {sender.status_detail}"
-    raise PolicyError(message, code="sender-not-verified", status=422, field="from")
+    raise PolicyError(message, code="sender-not-verified", status=422, field=field)
 
 
 def daily_limit_checked(*, tenant: Tenant, channel: str, adding: int = 1) -> None:

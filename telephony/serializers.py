@@ -4,6 +4,7 @@ from rest_framework import serializers
 from telephony.campaigns import campaign_progress, campaign_shown_status
 from telephony.models import Campaign, Communication, PlatformError, SenderNumber
 from telephony.phone_numbers import normalize_e164
+from telephony.policies import MAX_SENDER_POOL
 from telephony.registry.models import TwilioAccount
 from telephony.statuses import Status
 
@@ -142,6 +143,13 @@ class CampaignCreateSerializer(serializers.Serializer):
     send_at = serializers.DateTimeField(required=False, allow_null=True, default=None)
     recipients = CampaignRecipientSerializer(many=True, required=False)
     file = serializers.FileField(required=False, help_text="CSV with a 'to' column; other columns are variables.")
+    senders = serializers.ListField(
+        child=serializers.CharField(max_length=32),
+        required=False,
+        allow_empty=False,
+        max_length=MAX_SENDER_POOL,
+        help_text="A pool of verified senders (E.164) instead of 'from': each recipient gets one of them, always the same one.",
+    )
 
     def get_fields(self) -> dict:
         fields = super().get_fields()
@@ -149,6 +157,8 @@ class CampaignCreateSerializer(serializers.Serializer):
         return fields
 
     def validate(self, data: dict) -> dict:
+        if data.get("from_") and data.get("senders"):
+            raise serializers.ValidationError({"senders": ["Give 'from' or 'senders', not both."]})
         if bool(data.get("recipients")) == bool(data.get("file")):
             raise serializers.ValidationError({"recipients": ["Give recipients as JSON or a CSV file (one of them)."]})
         if bool(data.get("body")) == bool(data.get("voice_message_id")):
@@ -162,13 +172,20 @@ class CampaignSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = Campaign
-        fields = ["id", "name", "channel", "status", "voice_message_id", "body", "send_at", "progress", "invalid_rows", "created_at"]
+        fields = [
+            "id", "name", "channel", "status", "voice_message_id", "body", "senders", "send_at", "progress", "invalid_rows",
+            "created_at",
+        ]
         read_only_fields = fields
 
     def get_fields(self) -> dict:
         fields = super().get_fields()
-        fields["from"] = serializers.CharField(source="from_number", read_only=True)
+        fields["senders"] = serializers.ListField(child=serializers.CharField(), read_only=True)
+        fields["from"] = serializers.SerializerMethodField(help_text="The one sender, or null for a pool (see senders).")
         return fields
+
+    def get_from(self, campaign: Campaign) -> str | None:
+        return campaign.senders[0] if len(campaign.senders) == 1 else None
 
     def to_representation(self, campaign: Campaign) -> dict:
         data = super().to_representation(campaign)

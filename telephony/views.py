@@ -78,14 +78,17 @@ def communication_log(request: HttpRequest) -> HttpResponse:
     return render(request, "telephony/communication_log.html", context)
 
 
+def _progress_segments(progress: dict[str, int]) -> list[Segment]:
+    return _segments(progress, 100 / (sum(progress[stage] for stage in STAGES) or 1))
+
+
 def _with_progress(campaign: Campaign) -> dict:
     progress = campaigns.campaign_progress(campaign=campaign)
-    counted = sum(progress[stage] for stage in STAGES) or 1
     return {
         "campaign": campaign,
         "status": campaigns.campaign_shown_status(campaign=campaign, progress=progress),
         "progress": progress,
-        "segments": _segments(progress, 100 / counted),
+        "segments": _progress_segments(progress),
     }
 
 
@@ -102,6 +105,10 @@ def campaign_detail(request: HttpRequest, campaign_id: int) -> HttpResponse:
         **row,
         "stages": STAGE_ORDER,
         "stage_counts": [(stage, row["progress"][stage]) for stage in STAGE_ORDER],
+        "by_sender": [
+            {"sender": sender, "counts": [progress[stage] for stage in STAGE_ORDER], "total": progress["total"], "segments": _progress_segments(progress)}
+            for sender, progress in campaigns.campaign_progress_by_sender(campaign=row["campaign"]).items()
+        ] if len(row["campaign"].senders) > 1 else [],
         "can_control": request.user.has_role(Role.OPERATOR),
         # While it runs, the page refreshes itself so progress moves without a click.
         "refresh_seconds": 5 if row["status"] in (Campaign.Status.RUNNING, Campaign.Status.SCHEDULED) else None,

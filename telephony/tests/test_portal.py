@@ -55,7 +55,7 @@ def test_log_lists_filters_and_charts_the_last_two_weeks(alpha: TenantSetup) -> 
 def test_campaign_pages_show_progress_and_operators_control_them(alpha: TenantSetup) -> None:
     with tenant_context(alpha.tenant):
         campaign = Campaign.objects.create(
-            name="Spring sale", channel="sms", from_number=SENDER, status=Campaign.Status.RUNNING,
+            name="Spring sale", channel="sms", senders=[SENDER], status=Campaign.Status.RUNNING,
             invalid_rows=[{"row": 3, "to": "123", "reason": "'123' is not a phone number"}],
         )
         for n, status in enumerate([Status.DELIVERED, Status.DELIVERED, Status.PENDING, Status.FAILED]):
@@ -87,7 +87,7 @@ def test_senders_page_shows_each_numbers_verification(alpha_on_twilio: TenantSet
 
 def test_another_tenants_campaign_is_not_found(alpha: TenantSetup, beta: TenantSetup) -> None:
     with tenant_context(alpha.tenant):
-        campaign = Campaign.objects.create(name="Alpha only", channel="sms", from_number=SENDER, status=Campaign.Status.RUNNING)
+        campaign = Campaign.objects.create(name="Alpha only", channel="sms", senders=[SENDER], status=Campaign.Status.RUNNING)
     beta_browser = signed_in(beta)
 
     assert beta_browser.get(f"/campaigns/{campaign.pk}/").status_code == 404

@@ -231,6 +231,44 @@ def test_a_campaign_is_queued_in_groups_and_each_message_sent_once(
     assert sids == {item["sid"] for item in received}
 
 
+def test_a_campaign_over_a_pool_sends_from_each_number_at_its_own_pace(
+    live_alpha: TenantSetup, platform_processes: PlatformProcesses, sandbox_log: SandboxLog, django_db_blocker: DjangoDbBlocker
+) -> None:
+    pool, count = ["+14155550621", "+14155550622", "+14155550623", "+14155550624"], 16
+    with django_db_blocker.unblock():
+        account = TwilioAccount.objects.get(tenant=live_alpha.tenant)
+        with tenant_context(live_alpha.tenant):
+            for number in pool:
+                sender_on_sandbox(account, number)  # long codes: 1 message/s each
+        connection.set_schema_to_public()
+        recipients = [{"to": f"+1415558{n:04d}"} for n in range(count)]
+        response = live_alpha.client(live_alpha.admin_key).post(
+            "/api/v1/campaigns/", {"name": "Pooled", "channel": "sms", "body": "pooled", "senders": pool, "recipients": recipients}, format="json"
+        )
+        assert response.status_code == 202, response.json()
+
+        def arrived() -> list[dict[str, Any]] | None:
+            received = [item for item in sandbox_log.items("messages") if item["body"] == "pooled"]
+            return received if len(received) >= count else None
+
+        received = eventually(arrived, "the pooled campaign's messages at the sandbox", platform_processes)
+        with tenant_context(live_alpha.tenant):
+            assigned = dict(Communication.objects.filter(campaign_id=response.json()["id"]).values_list("to_number", "from_number"))
+        connection.set_schema_to_public()
+
+    assert {item["to"]: item["from"] for item in received} == assigned
+    by_sender = {number: sorted(i["received_monotonic"] for i in received if i["from"] == number) for number in pool}
+    assert all(by_sender.values()), by_sender
+    for times in by_sender.values():
+        if len(times) > 1:
+            assert_paced(times, 1.0)
+    # The campaign takes about as long as its busiest number (a second of slack for the numbers' first slots),
+    # not the (count - 1) s one number would need.
+    arrivals = sorted(i["received_monotonic"] for i in received)
+    busiest = max(len(times) for times in by_sender.values())
+    assert arrivals[-1] - arrivals[0] <= busiest < count - 1, by_sender
+
+
 def test_a_message_whose_task_was_lost_is_sent_once_after_the_sweep(
     live_alpha: TenantSetup, platform_processes: PlatformProcesses, sandbox_log: SandboxLog, django_db_blocker: DjangoDbBlocker
 ) -> None:
