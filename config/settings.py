@@ -184,6 +184,10 @@ SPECTACULAR_SETTINGS = {
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
     "COMPONENT_SPLIT_REQUEST": True,
+    "ENUM_NAME_OVERRIDES": {
+        "TwilioAccountKindEnum": "telephony.registry.models.TwilioAccount.Kind",
+        "SenderKindEnum": "telephony.models.SenderNumber.Kind",
+    },
 }
 
 CELERY_BROKER_URL = env("CELERY_BROKER_URL", default=REDIS_URL)
