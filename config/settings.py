@@ -35,6 +35,7 @@ SHARED_APPS = [
     "django.contrib.staticfiles",
     "rest_framework",
     "drf_spectacular",
+    "django_filters",
 ]
 TENANT_APPS = [
     "django.contrib.contenttypes",

@@ -3,6 +3,7 @@ from typing import Any
 from django.db import connection
 from django.db.models import QuerySet
 from django.shortcuts import get_object_or_404
+from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import exceptions, mixins, status, viewsets
 from rest_framework.decorators import action
@@ -12,6 +13,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from telephony import campaigns, selectors, services
+from telephony.filters import ChannelCommunicationFilter, CommunicationFilter
 from telephony.idempotency import idempotent
 from telephony.models import Campaign, Communication, PlatformError, SenderNumber
 from telephony.policies import PolicyError
@@ -21,7 +23,6 @@ from telephony.serializers import (
     CallCreateSerializer,
     CampaignCreateSerializer,
     CampaignSerializer,
-    CommunicationFilterSerializer,
     CommunicationSerializer,
     MessageCreateSerializer,
     OwnCredentialsSerializer,
@@ -37,12 +38,6 @@ from voice.templating import MissingValuesError
 IDEMPOTENCY_PARAMETER = OpenApiParameter(
     "Idempotency-Key", str, OpenApiParameter.HEADER, description="Same key within 24 h: the first answer, nothing sent again."
 )
-FILTER_PARAMETERS = [
-    OpenApiParameter("status", str),
-    OpenApiParameter("number", str, description="Matches to or from (E.164)."),
-    OpenApiParameter("date_from", str, description="ISO 8601"),
-    OpenApiParameter("date_to", str, description="ISO 8601"),
-]
 
 
 class PolicyRefused(exceptions.APIException):
@@ -73,20 +68,12 @@ def _refusing(send: Any) -> Communication:
 
 class _CommunicationViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
     serializer_class = CommunicationSerializer
+    filter_backends = [DjangoFilterBackend]
+    filterset_class = ChannelCommunicationFilter
     channel: str
 
     def get_queryset(self) -> QuerySet[Communication]:
-        if self.action == "list":
-            filters = CommunicationFilterSerializer(data=self.request.query_params)
-            filters.is_valid(raise_exception=True)
-            params = dict(filters.validated_data)
-            params.pop("type", None)
-            return selectors.communication_list(channel=self.channel, **params)
-        return Communication.objects.filter(channel=self.channel)
-
-    @extend_schema(parameters=FILTER_PARAMETERS)
-    def list(self, request: Request, *args: Any, **kwargs: Any) -> Response:
-        return super().list(request, *args, **kwargs)
+        return selectors.communication_list(channel=self.channel)
 
     @extend_schema(request=None, responses={200: CommunicationSerializer, 409: OpenApiResponse(description="Too late to cancel.")})
     @action(detail=True, methods=["post"])
@@ -155,18 +142,11 @@ class CommunicationLogViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, 
     """Every call and SMS, both directions: the communication log."""
 
     serializer_class = CommunicationSerializer
+    filter_backends = [DjangoFilterBackend]
+    filterset_class = CommunicationFilter
 
     def get_queryset(self) -> QuerySet[Communication]:
-        if self.action != "list":
-            return Communication.objects.all()
-        filters = CommunicationFilterSerializer(data=self.request.query_params)
-        filters.is_valid(raise_exception=True)
-        params = dict(filters.validated_data)
-        return selectors.communication_list(channel=params.pop("type", None), **params)
-
-    @extend_schema(parameters=[OpenApiParameter("type", enum=Communication.Channel.values), *FILTER_PARAMETERS])
-    def list(self, request: Request, *args: Any, **kwargs: Any) -> Response:
-        return super().list(request, *args, **kwargs)
+        return selectors.communication_list()
 
 
 class PlatformErrorViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):

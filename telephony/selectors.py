@@ -1,7 +1,7 @@
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Count, QuerySet
 from django.db.models.functions import TruncDate
 from django.utils import timezone
 
@@ -9,28 +9,9 @@ from telephony.models import Communication
 from telephony.statuses import STAGE_OF, STAGES
 
 
-def communication_list(
-    *,
-    channel: str | None = None,
-    status: str | None = None,
-    direction: str | None = None,
-    number: str | None = None,
-    date_from: datetime | None = None,
-    date_to: datetime | None = None,
-) -> QuerySet[Communication]:
-    communications = Communication.objects.all()
-    if channel:
-        communications = communications.filter(channel=channel)
-    if status:
-        communications = communications.filter(status=status)
-    if direction:
-        communications = communications.filter(direction=direction)
-    if number:
-        communications = communications.filter(Q(to_number=number) | Q(from_number=number))
-    if date_from:
-        communications = communications.filter(occurred_at__gte=date_from)
-    if date_to:
-        communications = communications.filter(occurred_at__lt=date_to)
+def communication_list(*, channel: str | None = None) -> QuerySet[Communication]:
+    """Newest first; narrowed further by telephony.filters.CommunicationFilter."""
+    communications = Communication.objects.filter(channel=channel) if channel else Communication.objects.all()
     return communications.order_by("-occurred_at", "-id")
 
 

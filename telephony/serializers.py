@@ -6,7 +6,6 @@ from telephony.models import Campaign, Communication, PlatformError, SenderNumbe
 from telephony.phone_numbers import normalize_e164
 from telephony.policies import MAX_SENDER_POOL
 from telephony.registry.models import TwilioAccount
-from telephony.statuses import Status
 
 MAX_MEDIA_URLS = 10
 
@@ -72,15 +71,6 @@ class CallCreateSerializer(_SendFields):
         if bool(data.get("voice_message_id")) == bool(data.get("text")):
             raise serializers.ValidationError({"voice_message_id": ["Give exactly one of voice_message_id and text."]})
         return data
-
-
-class CommunicationFilterSerializer(serializers.Serializer):
-    type = serializers.ChoiceField(choices=Communication.Channel.choices, required=False)
-    status = serializers.ChoiceField(choices=Status.choices, required=False)
-    direction = serializers.ChoiceField(choices=Communication.Direction.choices, required=False)
-    number = serializers.CharField(required=False, max_length=32, help_text="Matches to or from.")
-    date_from = serializers.DateTimeField(required=False)
-    date_to = serializers.DateTimeField(required=False)
 
 
 class TwilioAccountSerializer(serializers.ModelSerializer):

@@ -4,7 +4,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from django.contrib import messages as flash
-from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, render
@@ -12,10 +11,10 @@ from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from telephony import campaigns, selectors
-from telephony.models import Campaign, Communication, SenderNumber
-from telephony.phone_numbers import normalize_e164
+from telephony.filters import CommunicationFilter
+from telephony.models import Campaign, SenderNumber
 from telephony.policies import PolicyError
-from telephony.statuses import STAGES, Status
+from telephony.statuses import STAGES
 from tenants.accounts.roles import Role
 from tenants.views import portal_access, portal_redirect
 
@@ -47,29 +46,19 @@ def _segments(stages: dict[str, int], scale: float) -> list[Segment]:
 
 @portal_access()
 def communication_log(request: HttpRequest) -> HttpResponse:
-    channel = request.GET.get("type", "")
-    status = request.GET.get("status", "")
-    number = request.GET.get("number", "").strip()
-    filters: dict[str, str] = {}
-    if channel in Communication.Channel.values:
-        filters["channel"] = channel
-    if status in Status.values:
-        filters["status"] = status
-    if number:
-        try:
-            filters["number"] = normalize_e164(number)
-        except ValidationError as error:
-            flash.error(request, error.messages[0])
-    page = Paginator(selectors.communication_list(**filters), LOG_PAGE_SIZE).get_page(request.GET.get("page"))
+    # A filter that does not validate is shown with its error and left out; the others still apply.
+    log_filter = CommunicationFilter(request.GET, queryset=selectors.communication_list())
+    page = Paginator(log_filter.qs, LOG_PAGE_SIZE).get_page(request.GET.get("page"))
+    query = request.GET.copy()
+    query.pop("page", None)
 
     days = selectors.daily_activity(days=CHART_DAYS, until=timezone.localdate())
     busiest = max((day.total for day in days), default=0) or 1
     bars = [(day, [(s, CHART_HEIGHT - s.offset - s.size) for s in _segments(day.stages, CHART_HEIGHT / busiest)]) for day in days]
     context = {
         "page": page,
-        "filters": {"type": channel, "status": status, "number": number},
-        "channels": Communication.Channel.choices,
-        "statuses": Status.choices,
+        "filter_form": log_filter.form,
+        "query": query.urlencode(),
         "bars": bars,
         "chart_height": CHART_HEIGHT,
         "busiest": busiest if any(day.total for day in days) else 0,
