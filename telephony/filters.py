@@ -1,23 +1,15 @@
 """Filters of the communication log: one definition for the API's query parameters and the portal's form."""
 
-from typing import Any
-
 import django_filters
 from django import forms
 from django.db.models import Q, QuerySet
 
+from telephony.forms import E164FormField
 from telephony.models import Communication
-from telephony.phone_numbers import normalize_e164
 from telephony.statuses import Status
 
 # The browser's date-and-time picker; what it sends (2026-11-21T09:30) is ISO 8601 in the tenant's time zone.
 MOMENT_INPUT = forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M")
-
-
-class E164FormField(forms.CharField):
-    def clean(self, value: Any) -> str:
-        value = super().clean(value)
-        return normalize_e164(value) if value else value
 
 
 class E164Filter(django_filters.CharFilter):

@@ -23,4 +23,7 @@ portal_urlpatterns = [
     path("campaigns/<int:campaign_id>/", views.campaign_detail, name="campaign-detail"),
     re_path(r"^campaigns/(?P<campaign_id>[0-9]+)/(?P<action>pause|resume|cancel)/$", views.campaign_action, name="campaign-action"),
     path("senders/", views.sender_list, name="sender-list"),
+    path("senders/register/", views.sender_register, name="sender-register"),
+    path("senders/<int:sender_id>/check/", views.sender_check_again, name="sender-check-again"),
+    path("senders/<int:sender_id>/remove/", views.sender_remove, name="sender-remove"),
 ]

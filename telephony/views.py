@@ -1,4 +1,5 @@
-"""Telephony pages of the portal: the communication log with its chart, campaigns with their progress, senders."""
+"""Telephony pages of the portal: the communication log with its chart, campaigns with their progress, senders
+(admins register, check again and remove them)."""
 
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -10,8 +11,9 @@ from django.shortcuts import get_object_or_404, render
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
-from telephony import campaigns, selectors
+from telephony import campaigns, selectors, services
 from telephony.filters import CommunicationFilter
+from telephony.forms import SenderNumberForm
 from telephony.models import Campaign, SenderNumber
 from telephony.policies import PolicyError
 from telephony.statuses import STAGES
@@ -126,5 +128,44 @@ def campaign_action(request: HttpRequest, campaign_id: int, action: str) -> Http
 
 
 @portal_access()
-def sender_list(request: HttpRequest) -> HttpResponse:
-    return render(request, "telephony/sender_list.html", {"senders": SenderNumber.objects.all()})
+def sender_list(request: HttpRequest, form: SenderNumberForm | None = None) -> HttpResponse:
+    senders = list(SenderNumber.objects.all())
+    context = {
+        "senders": senders,
+        "can_manage": request.user.has_role(Role.ADMIN),
+        "form": form or SenderNumberForm(),
+        # While Twilio is being asked, the page refreshes itself so the answer shows without a click.
+        "refresh_seconds": 5 if any(sender.status == SenderNumber.Status.PENDING for sender in senders) else None,
+    }
+    return render(request, "telephony/sender_list.html", context, status=400 if form else 200)
+
+
+@require_POST
+@portal_access(Role.ADMIN)
+def sender_register(request: HttpRequest) -> HttpResponse:
+    form = SenderNumberForm(request.POST)
+    if not form.is_valid():
+        return sender_list(request, form=form)
+    sender = services.sender_number_register(**form.cleaned_data)
+    flash.success(request, f"{sender.phone_number} registered; Twilio is being asked whether this account has it.")
+    return portal_redirect(request, "sender-list")
+
+
+@require_POST
+@portal_access(Role.ADMIN)
+def sender_check_again(request: HttpRequest, sender_id: int) -> HttpResponse:
+    sender = get_object_or_404(SenderNumber, pk=sender_id)
+    services.sender_number_register(
+        phone_number=sender.phone_number, kind=sender.kind, is_default=sender.is_default, messages_per_second=sender.messages_per_second
+    )
+    flash.success(request, f"{sender.phone_number} is being checked with Twilio again.")
+    return portal_redirect(request, "sender-list")
+
+
+@require_POST
+@portal_access(Role.ADMIN)
+def sender_remove(request: HttpRequest, sender_id: int) -> HttpResponse:
+    sender = get_object_or_404(SenderNumber, pk=sender_id)
+    services.sender_number_remove(sender=sender)
+    flash.success(request, f"{sender.phone_number} is no longer a sender.")
+    return portal_redirect(request, "sender-list")
