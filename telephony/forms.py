@@ -1,9 +1,11 @@
 from typing import Any
 
 from django import forms
+from django.core.exceptions import ValidationError
 
-from telephony.models import SenderNumber
+from telephony.models import Communication, SenderNumber
 from telephony.phone_numbers import normalize_e164
+from voice.models import VoiceMessage
 
 
 class E164FormField(forms.CharField):
@@ -22,3 +24,48 @@ class SenderNumberForm(forms.Form):
         required=False, min_value=0.1, max_value=1000, label="Rate (messages/s)",
         help_text="Only for a number whose limit Twilio raised; otherwise its kind's rate applies.",
     )
+
+
+class VariablesField(forms.CharField):
+    """`name=value`, one per line, for a template's placeholders."""
+
+    widget = forms.Textarea(attrs={"rows": 3, "placeholder": "first_name=Ann\ntime=9:30"})
+
+    def clean(self, value: Any) -> dict[str, str]:
+        variables: dict[str, str] = {}
+        for number, line in enumerate((super().clean(value) or "").splitlines(), start=1):
+            if not line.strip():
+                continue
+            name, equals, text = line.partition("=")
+            if not equals or not name.strip():
+                raise ValidationError(f"Line {number}: write name=value.", code="invalid")
+            variables[name.strip()] = text.strip()
+        return variables
+
+
+class SendForm(forms.Form):
+    """A single SMS or call from the portal; the same policies as the API apply when it is sent."""
+
+    channel = forms.ChoiceField(choices=Communication.Channel.choices, initial=Communication.Channel.SMS, label="Type")
+    to = E164FormField(max_length=32, widget=forms.TextInput(attrs={"placeholder": "+15551234567"}))
+    from_number = forms.ChoiceField(required=False, label="From")
+    body = forms.CharField(
+        required=False, max_length=1600, widget=forms.Textarea(attrs={"rows": 3}), label="Text",
+        help_text="The SMS as written, or what the call says: a call's {placeholders} are filled from the variables.",
+    )
+    voice_message = forms.ModelChoiceField(
+        queryset=VoiceMessage.objects.filter(is_active=True), required=False, label="Or a voice message"
+    )
+    variables = VariablesField(required=False)
+    send_at = forms.DateTimeField(required=False, widget=forms.DateTimeInput(attrs={"type": "datetime-local"}), label="Send at")
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        verified = SenderNumber.objects.filter(status=SenderNumber.Status.VERIFIED).order_by("-is_default", "phone_number")
+        self.fields["from_number"].choices = [("", "the default sender")] + [(s.phone_number, s.phone_number) for s in verified]
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        if data.get("body") and data.get("voice_message"):
+            self.add_error("voice_message", "Give the text or a voice message, not both.")
+        return data

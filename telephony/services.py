@@ -137,6 +137,14 @@ def call_place(
     return communication
 
 
+def communication_cancelable(*, communication: Communication) -> bool:
+    return communication.status in NOT_YET_SENT or _call_with_twilio(communication)
+
+
+def _call_with_twilio(communication: Communication) -> bool:
+    return communication.channel == Communication.Channel.CALL and communication.status in ACTIVE_CALL and bool(communication.twilio_sid)
+
+
 def communication_cancel(*, communication: Communication) -> Communication:
     """Calls off what has not gone yet; a call already with Twilio is hung up by a worker."""
     with transaction.atomic():
@@ -144,7 +152,7 @@ def communication_cancel(*, communication: Communication) -> Communication:
         if locked.status in NOT_YET_SENT:
             locked.status = Status.CANCELED
             locked.save(update_fields=["status", "updated_at"])
-        elif locked.channel == Communication.Channel.CALL and locked.status in ACTIVE_CALL and locked.twilio_sid:
+        elif _call_with_twilio(locked):
             transaction.on_commit(lambda: scheduling.hang_up_now(communication_id=locked.pk))
         else:
             raise policies.PolicyError(

@@ -19,6 +19,10 @@ webhook_urlpatterns = [
 
 portal_urlpatterns = [
     path("communications/", views.communication_log, name="communication-log"),
+    path("communications/new/", views.communication_new, name="communication-new"),
+    path("communications/<int:communication_id>/", views.communication_detail, name="communication-detail"),
+    path("communications/<int:communication_id>/cancel/", views.communication_cancel, name="communication-cancel"),
+    path("errors/", views.platform_error_list, name="platform-error-list"),
     path("campaigns/", views.campaign_list, name="campaign-list"),
     path("campaigns/<int:campaign_id>/", views.campaign_detail, name="campaign-detail"),
     re_path(r"^campaigns/(?P<campaign_id>[0-9]+)/(?P<action>pause|resume|cancel)/$", views.campaign_action, name="campaign-action"),

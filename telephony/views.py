@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from django.contrib import messages as flash
 from django.core.paginator import Paginator
+from django.db import connection
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, render
 from django.utils import timezone
@@ -13,12 +14,13 @@ from django.views.decorators.http import require_POST
 
 from telephony import campaigns, selectors, services
 from telephony.filters import CommunicationFilter
-from telephony.forms import SenderNumberForm
-from telephony.models import Campaign, SenderNumber
+from telephony.forms import SenderNumberForm, SendForm
+from telephony.models import Campaign, Communication, PlatformError, SenderNumber
 from telephony.policies import PolicyError
-from telephony.statuses import STAGES
+from telephony.statuses import STAGES, TERMINAL
 from tenants.accounts.roles import Role
 from tenants.views import portal_access, portal_redirect
+from voice.templating import MissingValuesError
 
 LOG_PAGE_SIZE = 50
 CHART_DAYS = 14
@@ -60,6 +62,7 @@ def communication_log(request: HttpRequest) -> HttpResponse:
     context = {
         "page": page,
         "filter_form": log_filter.form,
+        "can_send": request.user.has_role(Role.OPERATOR),
         "query": query.urlencode(),
         "bars": bars,
         "chart_height": CHART_HEIGHT,
@@ -67,6 +70,67 @@ def communication_log(request: HttpRequest) -> HttpResponse:
         "stages": STAGE_ORDER,
     }
     return render(request, "telephony/communication_log.html", context)
+
+
+# A refused send's field, as the API names it, to the compose form's field.
+FORM_FIELD_OF = {"to": "to", "from": "from_number", "body": "body", "text": "body"}
+
+
+@portal_access(Role.OPERATOR)
+def communication_new(request: HttpRequest) -> HttpResponse:
+    form = SendForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        common = {
+            "tenant": connection.tenant, "to": data["to"], "from_": data["from_number"] or None, "voice_message": data["voice_message"],
+            "variables": data["variables"], "send_at": data["send_at"],
+        }
+        try:
+            if data["channel"] == Communication.Channel.SMS:
+                communication = services.sms_send(body=data["body"] or None, **common)
+            else:
+                communication = services.call_place(text=data["body"] or None, **common)
+        except PolicyError as error:
+            form.add_error(FORM_FIELD_OF.get(error.field or ""), error.message)
+        except MissingValuesError as error:
+            form.add_error("variables", str(error))
+        else:
+            flash.success(request, f"{communication.get_channel_display()} to {communication.to_number} accepted.")
+            return portal_redirect(request, "communication-detail", communication_id=communication.pk)
+    return render(request, "telephony/communication_new.html", {"form": form}, status=400 if form.errors else 200)
+
+
+@portal_access()
+def communication_detail(request: HttpRequest, communication_id: int) -> HttpResponse:
+    communication = get_object_or_404(Communication.objects.select_related("campaign", "voice_message"), pk=communication_id)
+    is_admin = request.user.has_role(Role.ADMIN)
+    context = {
+        "item": communication,
+        "errors": communication.platformerror_set.all() if is_admin else [],
+        "can_cancel": request.user.has_role(Role.OPERATOR) and services.communication_cancelable(communication=communication),
+        # Until its outcome is known, the page refreshes itself so each status shows as Twilio reports it.
+        "refresh_seconds": None if communication.status in TERMINAL else 5,
+    }
+    return render(request, "telephony/communication_detail.html", context)
+
+
+@require_POST
+@portal_access(Role.OPERATOR)
+def communication_cancel(request: HttpRequest, communication_id: int) -> HttpResponse:
+    communication = get_object_or_404(Communication, pk=communication_id)
+    try:
+        services.communication_cancel(communication=communication)
+    except PolicyError as error:
+        flash.error(request, error.message)
+    else:
+        flash.success(request, "Canceled." if communication.channel == Communication.Channel.SMS else "The call is being canceled.")
+    return portal_redirect(request, "communication-detail", communication_id=communication_id)
+
+
+@portal_access(Role.ADMIN)
+def platform_error_list(request: HttpRequest) -> HttpResponse:
+    page = Paginator(PlatformError.objects.select_related("communication"), LOG_PAGE_SIZE).get_page(request.GET.get("page"))
+    return render(request, "telephony/platform_error_list.html", {"page": page})
 
 
 def _progress_segments(progress: dict[str, int]) -> list[Segment]:
