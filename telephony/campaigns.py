@@ -69,20 +69,31 @@ def campaign_create(
     scheduled = send_at is not None and send_at > timezone.now()
     valid: list[Communication] = []
     invalid: list[dict[str, Any]] = []
-    seen: set[str] = set()
+    reachable: list[tuple[Recipient, str]] = []
     for recipient in recipients:
         try:
-            communication = _communication_for(tenant, channel, recipient, body, voice_message, pool)
+            reachable.append((recipient, policies.destination_allowed(tenant=tenant, to=recipient.to)))
+        except policies.PolicyError as error:
+            invalid.append({"row": recipient.row, "to": recipient.to, "reason": error.message})
+    # One query for the whole list rather than one per row.
+    opted_out = policies.opted_out_among(numbers=[number for _, number in reachable]) if channel == Communication.Channel.SMS else set()
+    seen: set[str] = set()
+    for recipient, number in reachable:
+        try:
+            if number in opted_out:
+                raise policies.opted_out_error(number)
+            communication = _communication_for(channel, recipient, number, body, voice_message, pool)
         except (policies.PolicyError, templating.MissingValuesError) as error:
             invalid.append({"row": recipient.row, "to": recipient.to, "reason": getattr(error, "message", str(error))})
             continue
-        if communication.to_number in seen:
+        if number in seen:
             invalid.append({"row": recipient.row, "to": recipient.to, "reason": "Duplicate of an earlier row."})
             continue
-        seen.add(communication.to_number)
+        seen.add(number)
         communication.status = Status.SCHEDULED if scheduled else Status.PENDING
         communication.send_at = send_at
         valid.append(communication)
+    invalid.sort(key=lambda row: row["row"])
     policies.daily_limit_checked(tenant=tenant, channel=channel, adding=len(valid))
     with transaction.atomic():
         campaign = Campaign.objects.create(
@@ -111,9 +122,8 @@ def sender_for(*, pool: list[str], to: str) -> str:
 
 
 def _communication_for(
-    tenant: Tenant, channel: str, recipient: Recipient, body: str, voice_message: VoiceMessage | None, pool: list[str]
+    channel: str, recipient: Recipient, number: str, body: str, voice_message: VoiceMessage | None, pool: list[str]
 ) -> Communication:
-    number = policies.destination_checked(tenant=tenant, to=recipient.to, channel=channel)
     sender = sender_for(pool=pool, to=number)
     if channel == Communication.Channel.SMS:
         text = sms_text(body=body or None, voice_message=voice_message, variables=recipient.variables)

@@ -1,5 +1,6 @@
 """Checks a call or SMS must pass before anything is queued. Each failure is a clear, specific error."""
 
+from collections.abc import Sequence
 from datetime import timedelta
 
 import phonenumbers
@@ -7,11 +8,13 @@ from django.core.exceptions import ValidationError
 from django.utils import timezone
 
 from telephony.models import Communication, OptOut, SenderNumber
-from telephony.phone_numbers import normalize_e164
+from telephony.phone_numbers import normalize_e164, parse_e164
 from tenants.models import Tenant
 
 # The most numbers one campaign spreads its recipients over.
 MAX_SENDER_POOL = 100
+# Numbers per query when checking a whole list against the opt-outs.
+OPT_OUT_CHUNK = 5000
 
 
 class PolicyError(Exception):
@@ -24,11 +27,19 @@ class PolicyError(Exception):
 
 def destination_checked(*, tenant: Tenant, to: str, channel: str) -> str:
     """The destination in E.164 form, if the tenant may reach it on this channel."""
+    number = destination_allowed(tenant=tenant, to=to)
+    if channel == Communication.Channel.SMS and OptOut.objects.filter(phone_number=number).exists():
+        raise opted_out_error(number)
+    return number
+
+
+def destination_allowed(*, tenant: Tenant, to: str) -> str:
+    """The destination in E.164 form, if it is a valid number in a country the tenant may reach."""
     try:
-        number = normalize_e164(to)
+        parsed = parse_e164(to)
     except ValidationError as exc:
         raise PolicyError(exc.messages[0], code="invalid-number", status=400, field="to") from exc
-    country = phonenumbers.region_code_for_number(phonenumbers.parse(number))
+    country = phonenumbers.region_code_for_number(parsed)
     if tenant.allowed_countries and country not in tenant.allowed_countries:
         allowed = ", ".join(tenant.allowed_countries)
         raise PolicyError(
@@ -37,9 +48,20 @@ def destination_checked(*, tenant: Tenant, to: str, channel: str) -> str:
             status=403,
             field="to",
         )
-    if channel == Communication.Channel.SMS and OptOut.objects.filter(phone_number=number).exists():
-        raise PolicyError(f"{number} has opted out of messages (replied STOP).", code="opted-out", status=422, field="to")
-    return number
+    return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
+
+
+def opted_out_among(*, numbers: Sequence[str]) -> set[str]:
+    """Those of the (E.164) numbers that opted out of messages, read a chunk at a time."""
+    found: set[str] = set()
+    for start in range(0, len(numbers), OPT_OUT_CHUNK):
+        chunk = numbers[start : start + OPT_OUT_CHUNK]
+        found.update(OptOut.objects.filter(phone_number__in=chunk).values_list("phone_number", flat=True))
+    return found
+
+
+def opted_out_error(number: str) -> PolicyError:
+    return PolicyError(f"{number} has opted out of messages (replied STOP).", code="opted-out", status=422, field="to")
 
 
 def sender_checked(*, from_: str | None, field: str = "from") -> SenderNumber:
