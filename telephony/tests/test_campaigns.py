@@ -4,7 +4,7 @@ from django_tenants.utils import tenant_context
 
 from conftest import TenantSetup
 from telephony import delivery
-from telephony.models import Communication
+from telephony.models import Communication, OptOut
 
 pytestmark = pytest.mark.django_db
 
@@ -33,6 +33,31 @@ def test_json_recipients_with_invalid_rows_reported(alpha_on_twilio: TenantSetup
     assert body["progress"] == {"queued": 2, "sent": 0, "delivered": 0, "failed": 0, "canceled": 0, "total": 2, "invalid": 3}
     assert [(row["row"], row["to"]) for row in body["invalid_rows"]] == [(2, "not a number"), (3, "+442071838750"), (4, "+14155552671")]
     assert "country GB" in body["invalid_rows"][1]["reason"] and "Duplicate" in body["invalid_rows"][2]["reason"]
+
+
+def test_opted_out_recipients_are_reported_in_row_order_and_not_messaged(alpha_on_twilio: TenantSetup) -> None:
+    with tenant_context(alpha_on_twilio.tenant):
+        OptOut.objects.bulk_create(OptOut(phone_number=number, source=OptOut.Source.STOP_REPLY) for number in ("+14155552672", "+14155552674"))
+    recipients = [{"to": "+14155552671"}, {"to": "+1 415 555 2672"}, {"to": "bad"}, {"to": "+14155552674"}, {"to": "+14155552675"}]
+
+    body = create(alpha_on_twilio, recipients=recipients).json()
+
+    assert [row["row"] for row in body["invalid_rows"]] == [2, 3, 4]
+    assert "+14155552672 has opted out" in body["invalid_rows"][0]["reason"]
+    assert "+14155552674 has opted out" in body["invalid_rows"][2]["reason"]
+    with tenant_context(alpha_on_twilio.tenant):
+        assert sorted(Communication.objects.filter(campaign_id=body["id"]).values_list("to_number", flat=True)) == [
+            "+14155552671", "+14155552675"
+        ]
+
+
+def test_a_call_campaign_ignores_sms_opt_outs(alpha_on_twilio: TenantSetup) -> None:
+    with tenant_context(alpha_on_twilio.tenant):
+        OptOut.objects.create(phone_number="+14155552672", source=OptOut.Source.STOP_REPLY)
+
+    body = create(alpha_on_twilio, channel="call", body="Your order is ready.", recipients=[{"to": "+14155552672"}]).json()
+
+    assert body["progress"]["total"] == 1 and body["invalid_rows"] == []
 
 
 def test_csv_upload_with_per_row_variables(alpha_on_twilio: TenantSetup) -> None:
