@@ -6,11 +6,13 @@ CELERY_BROKER_URL at Redis database 14, and (re)creates the scratch database emp
 removes it again; call it from a `finally`.
 """
 
+import json
 import os
 import signal
 import statistics
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
@@ -114,6 +116,18 @@ def prepare(db_name: str) -> ScratchDatabase:
     os.environ.setdefault("LOG_LEVEL", "WARNING")
     scratch.create()
     return scratch
+
+
+def run_and_report(db_name: str, run: Callable[[], dict]) -> None:
+    """Runs a benchmark in its own scratch database, drops that database whatever happens, and prints the
+    benchmark's figures as the last line, in JSON."""
+    scratch = prepare(db_name)
+    try:
+        result = run()
+    finally:
+        scratch.drop()
+        say(f"scratch database {db_name} dropped")
+    print(json.dumps(result), flush=True)
 
 
 def say(message: str = "") -> None:

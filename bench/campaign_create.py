@@ -15,7 +15,6 @@ The last line is JSON.
 import argparse
 import csv
 import io
-import json
 import statistics
 import sys
 import time
@@ -40,13 +39,7 @@ def parse_args() -> argparse.Namespace:
 
 def main() -> None:
     args = parse_args()
-    scratch = _scratch.prepare(SCRATCH_DB)
-    try:
-        result = run(args)
-    finally:
-        scratch.drop()
-        say(f"scratch database {SCRATCH_DB} dropped")
-    print(json.dumps(result), flush=True)
+    _scratch.run_and_report(SCRATCH_DB, lambda: run(args))
 
 
 def run(args: argparse.Namespace) -> dict:

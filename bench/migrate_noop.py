@@ -22,7 +22,6 @@ server may run with autovacuum off, the system catalogs are vacuumed and analyze
 
 import argparse
 import io
-import json
 import os
 import re
 import statistics
@@ -61,13 +60,7 @@ def parse_args() -> argparse.Namespace:
 
 def main() -> None:
     args = parse_args()
-    scratch = _scratch.prepare(SCRATCH_DB)
-    try:
-        result = run(args)
-    finally:
-        scratch.drop()
-        say(f"scratch database {SCRATCH_DB} dropped")
-    print(json.dumps(result), flush=True)
+    _scratch.run_and_report(SCRATCH_DB, lambda: run(args))
 
 
 def run(args: argparse.Namespace) -> dict:

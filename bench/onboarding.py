@@ -26,7 +26,6 @@ off, so the benchmark vacuums and analyzes the system catalogs (untimed) as auto
 """
 
 import argparse
-import json
 import os
 import sys
 import time
@@ -74,13 +73,7 @@ def parse_args() -> argparse.Namespace:
 
 def main() -> None:
     args = parse_args()
-    scratch = _scratch.prepare(SCRATCH_DB)
-    try:
-        result = run(args)
-    finally:
-        scratch.drop()
-        say(f"scratch database {SCRATCH_DB} dropped")
-    print(json.dumps(result), flush=True)
+    _scratch.run_and_report(SCRATCH_DB, lambda: run(args))
 
 
 def run(args: argparse.Namespace) -> dict:

@@ -39,6 +39,16 @@ def eventually(probe: Callable[[], T], what: str, platform: PlatformProcesses) -
     pytest.fail(f"Timed out waiting for {what}.\n{platform.logs()}")
 
 
+def all_arrived(sandbox_log: SandboxLog, body: str, count: int, platform: PlatformProcesses) -> list[dict[str, Any]]:
+    """The messages with this body, once `count` of them have reached the sandbox."""
+
+    def arrived() -> list[dict[str, Any]] | None:
+        received = [item for item in sandbox_log.items("messages") if item["body"] == body]
+        return received if len(received) >= count else None
+
+    return eventually(arrived, f"{count} messages '{body}' at the sandbox", platform)
+
+
 def assert_paced(times: list[float], per_second: float) -> None:
     """Slots are handed out 1/rate apart; the trip to the sandbox adds up to ARRIVAL_JITTER to each arrival."""
     for first, earlier in enumerate(times):
@@ -213,11 +223,7 @@ def test_a_campaign_is_queued_in_groups_and_each_message_sent_once(
             )
             assert response.status_code == 202, response.json()
 
-            def arrived() -> list[dict[str, Any]] | None:
-                received = [item for item in sandbox_log.items("messages") if item["body"] == "grouped"]
-                return received if len(received) >= count else None
-
-            received = eventually(arrived, "the campaign's messages at the sandbox", platform_processes)
+            received = all_arrived(sandbox_log, "grouped", count, platform_processes)
             time.sleep(1.0)
             with tenant_context(live_alpha.tenant):
                 sids = set(Communication.objects.filter(campaign_id=response.json()["id"]).values_list("twilio_sid", flat=True))
@@ -247,11 +253,7 @@ def test_a_campaign_over_a_pool_sends_from_each_number_at_its_own_pace(
         )
         assert response.status_code == 202, response.json()
 
-        def arrived() -> list[dict[str, Any]] | None:
-            received = [item for item in sandbox_log.items("messages") if item["body"] == "pooled"]
-            return received if len(received) >= count else None
-
-        received = eventually(arrived, "the pooled campaign's messages at the sandbox", platform_processes)
+        received = all_arrived(sandbox_log, "pooled", count, platform_processes)
         with tenant_context(live_alpha.tenant):
             assigned = dict(Communication.objects.filter(campaign_id=response.json()["id"]).values_list("to_number", "from_number"))
         connection.set_schema_to_public()
