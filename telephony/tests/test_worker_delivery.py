@@ -39,6 +39,15 @@ def eventually(probe: Callable[[], T], what: str, platform: PlatformProcesses) -
     pytest.fail(f"Timed out waiting for {what}.\n{platform.logs()}")
 
 
+def campaign_launched(setup: TenantSetup, *, body: str, to_prefix: str, count: int, sending: dict[str, Any]) -> int:
+    """An SMS campaign to `count` numbers starting with `to_prefix`, sent as `sending` says (from, senders)."""
+    recipients = [{"to": f"{to_prefix}{n:04d}"} for n in range(count)]
+    payload = {"name": body, "channel": "sms", "body": body, "recipients": recipients, **sending}
+    response = setup.client(setup.admin_key).post("/api/v1/campaigns/", payload, format="json")
+    assert response.status_code == 202, response.json()
+    return response.json()["id"]
+
+
 def all_arrived(sandbox_log: SandboxLog, body: str, count: int, platform: PlatformProcesses) -> list[dict[str, Any]]:
     """The messages with this body, once `count` of them have reached the sandbox."""
 
@@ -217,16 +226,11 @@ def test_a_campaign_is_queued_in_groups_and_each_message_sent_once(
             with tenant_context(live_alpha.tenant):
                 sender_on_sandbox(account, number, kind="short_code", messages_per_second=100)
             connection.set_schema_to_public()
-            recipients = [{"to": f"+1415557{n:04d}"} for n in range(count)]
-            response = live_alpha.client(live_alpha.admin_key).post(
-                "/api/v1/campaigns/", {"name": "Grouped", "channel": "sms", "body": "grouped", "from": number, "recipients": recipients}, format="json"
-            )
-            assert response.status_code == 202, response.json()
-
+            campaign_id = campaign_launched(live_alpha, body="grouped", to_prefix="+1415557", count=count, sending={"from": number})
             received = all_arrived(sandbox_log, "grouped", count, platform_processes)
             time.sleep(1.0)
             with tenant_context(live_alpha.tenant):
-                sids = set(Communication.objects.filter(campaign_id=response.json()["id"]).values_list("twilio_sid", flat=True))
+                sids = set(Communication.objects.filter(campaign_id=campaign_id).values_list("twilio_sid", flat=True))
             connection.set_schema_to_public()
     finally:
         before_task_publish.disconnect(record)
@@ -247,15 +251,10 @@ def test_a_campaign_over_a_pool_sends_from_each_number_at_its_own_pace(
             for number in pool:
                 sender_on_sandbox(account, number)  # long codes: 1 message/s each
         connection.set_schema_to_public()
-        recipients = [{"to": f"+1415558{n:04d}"} for n in range(count)]
-        response = live_alpha.client(live_alpha.admin_key).post(
-            "/api/v1/campaigns/", {"name": "Pooled", "channel": "sms", "body": "pooled", "senders": pool, "recipients": recipients}, format="json"
-        )
-        assert response.status_code == 202, response.json()
-
+        campaign_id = campaign_launched(live_alpha, body="pooled", to_prefix="+1415558", count=count, sending={"senders": pool})
         received = all_arrived(sandbox_log, "pooled", count, platform_processes)
         with tenant_context(live_alpha.tenant):
-            assigned = dict(Communication.objects.filter(campaign_id=response.json()["id"]).values_list("to_number", "from_number"))
+            assigned = dict(Communication.objects.filter(campaign_id=campaign_id).values_list("to_number", "from_number"))
         connection.set_schema_to_public()
 
     assert {item["to"]: item["from"] for item in received} == assigned
