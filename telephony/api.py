@@ -66,9 +66,18 @@ def _refusing(send: Any) -> Communication:
         raise exceptions.ValidationError({"variables": [f"Missing value for '{name}'." for name in error.variables]}) from error
 
 
-class _CommunicationViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
-    serializer_class = CommunicationSerializer
+class FiltersOnListOnly:
+    """The log's filters narrow a list; one record (retrieve, cancel) is found by its id alone."""
+
     filter_backends = [DjangoFilterBackend]
+    action: str | None
+
+    def filter_queryset(self, queryset: QuerySet[Communication]) -> QuerySet[Communication]:
+        return super().filter_queryset(queryset) if self.action == "list" else queryset  # type: ignore[misc]
+
+
+class _CommunicationViewSet(FiltersOnListOnly, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+    serializer_class = CommunicationSerializer
     filterset_class = ChannelCommunicationFilter
     channel: str
 
@@ -138,11 +147,10 @@ class CallViewSet(_CommunicationViewSet):
         return Response(CommunicationSerializer(communication).data, status=status.HTTP_202_ACCEPTED)
 
 
-class CommunicationLogViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+class CommunicationLogViewSet(FiltersOnListOnly, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
     """Every call and SMS, both directions: the communication log."""
 
     serializer_class = CommunicationSerializer
-    filter_backends = [DjangoFilterBackend]
     filterset_class = CommunicationFilter
 
     def get_queryset(self) -> QuerySet[Communication]:

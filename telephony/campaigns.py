@@ -15,7 +15,7 @@ from django.utils import timezone
 
 from telephony import policies, scheduling
 from telephony.models import Campaign, Communication
-from telephony.services import sms_text, twilio_account_usable
+from telephony.services import sms_text, spoken_variables, twilio_account_usable
 from telephony.sms import sms_shape
 from telephony.statuses import NOT_YET_SENT, STAGES, Status
 from tenants.models import Tenant
@@ -65,6 +65,10 @@ def campaign_create(
     if len(recipients) > MAX_RECIPIENTS:
         raise policies.PolicyError(f"At most {MAX_RECIPIENTS} recipients per campaign.", code="too-many", status=400, field="recipients")
     pool = policies.senders_checked(numbers=senders) if senders else [policies.sender_checked(from_=from_).phone_number]
+    # A call's text is the same template for every row: checked, and its variables read, once.
+    call_variables = (
+        spoken_variables(voice_message.template_text if voice_message else body, field="body") if channel == Communication.Channel.CALL else []
+    )
     twilio_account_usable(tenant)
     scheduled = send_at is not None and send_at > timezone.now()
     valid: list[Communication] = []
@@ -82,7 +86,7 @@ def campaign_create(
         try:
             if number in opted_out:
                 raise policies.opted_out_error(number)
-            communication = _communication_for(channel, recipient, number, body, voice_message, pool)
+            communication = _communication_for(channel, recipient, number, body, voice_message, pool, call_variables)
         except (policies.PolicyError, templating.MissingValuesError) as error:
             invalid.append({"row": recipient.row, "to": recipient.to, "reason": getattr(error, "message", str(error))})
             continue
@@ -122,7 +126,13 @@ def sender_for(*, pool: list[str], to: str) -> str:
 
 
 def _communication_for(
-    channel: str, recipient: Recipient, number: str, body: str, voice_message: VoiceMessage | None, pool: list[str]
+    channel: str,
+    recipient: Recipient,
+    number: str,
+    body: str,
+    voice_message: VoiceMessage | None,
+    pool: list[str],
+    call_variables: list[str],
 ) -> Communication:
     sender = sender_for(pool=pool, to=number)
     if channel == Communication.Channel.SMS:
@@ -132,8 +142,7 @@ def _communication_for(
             channel=channel, to_number=number, from_number=sender, content=text, encoding=shape.encoding,
             segments=shape.segments, voice_message=voice_message, variables=recipient.variables,
         )
-    template = voice_message.template_text if voice_message else body
-    missing = [name for name in templating.placeholders(template)[0] if recipient.variables.get(name) is None]
+    missing = [name for name in call_variables if recipient.variables.get(name) is None]
     if missing:
         raise templating.MissingValuesError(missing, [])
     return Communication(

@@ -8,7 +8,7 @@ from telephony.forms import E164FormField
 from telephony.models import Communication
 from telephony.statuses import Status
 
-# The browser's date-and-time picker; what it sends (2026-11-21T09:30) is ISO 8601 in the tenant's time zone.
+# The browser's date-and-time picker; what it sends (2026-11-21T09:30) is ISO 8601, read in UTC as every time here.
 MOMENT_INPUT = forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M")
 
 
@@ -22,10 +22,10 @@ class CommunicationFilter(django_filters.FilterSet):
     direction = django_filters.ChoiceFilter(choices=Communication.Direction.choices)
     number = E164Filter(method="filter_number", max_length=32, label="Number", help_text="Matches to or from (E.164).")
     date_from = django_filters.IsoDateTimeFilter(
-        field_name="occurred_at", lookup_expr="gte", label="From", help_text="ISO 8601; from this moment on.", widget=MOMENT_INPUT
+        field_name="occurred_at", lookup_expr="gte", label="From (UTC)", help_text="ISO 8601; from this moment on.", widget=MOMENT_INPUT
     )
     date_to = django_filters.IsoDateTimeFilter(
-        field_name="occurred_at", lookup_expr="lt", label="Until", help_text="ISO 8601; before this moment.", widget=MOMENT_INPUT
+        field_name="occurred_at", lookup_expr="lt", label="Until (UTC)", help_text="ISO 8601; before this moment.", widget=MOMENT_INPUT
     )
 
     class Meta:
@@ -39,4 +39,4 @@ class CommunicationFilter(django_filters.FilterSet):
 class ChannelCommunicationFilter(CommunicationFilter):
     """For /messages/ and /calls/, whose path already says the type."""
 
-    type = None
+    type = None  # type: ignore[assignment]  # None removes the inherited filter

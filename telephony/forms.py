@@ -5,6 +5,7 @@ from django.core.exceptions import ValidationError
 
 from telephony.models import Communication, SenderNumber
 from telephony.phone_numbers import normalize_e164
+from telephony.sms import MAX_CALL_TEXT, MAX_SMS_BODY
 from voice.models import VoiceMessage
 
 
@@ -50,14 +51,14 @@ class SendForm(forms.Form):
     to = E164FormField(max_length=32, widget=forms.TextInput(attrs={"placeholder": "+15551234567"}))
     from_number = forms.ChoiceField(required=False, label="From")
     body = forms.CharField(
-        required=False, max_length=1600, widget=forms.Textarea(attrs={"rows": 3}), label="Text",
+        required=False, max_length=MAX_CALL_TEXT, widget=forms.Textarea(attrs={"rows": 3}), label="Text",
         help_text="The SMS as written, or what the call says: a call's {placeholders} are filled from the variables.",
     )
     voice_message = forms.ModelChoiceField(
         queryset=VoiceMessage.objects.filter(is_active=True), required=False, label="Or a voice message"
     )
     variables = VariablesField(required=False)
-    send_at = forms.DateTimeField(required=False, widget=forms.DateTimeInput(attrs={"type": "datetime-local"}), label="Send at")
+    send_at = forms.DateTimeField(required=False, widget=forms.DateTimeInput(attrs={"type": "datetime-local"}), label="Send at (UTC)")
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -68,4 +69,6 @@ class SendForm(forms.Form):
         data = super().clean()
         if data.get("body") and data.get("voice_message"):
             self.add_error("voice_message", "Give the text or a voice message, not both.")
+        if data.get("channel") == Communication.Channel.SMS and len(data.get("body") or "") > MAX_SMS_BODY:
+            self.add_error("body", f"An SMS holds at most {MAX_SMS_BODY} characters.")
         return data

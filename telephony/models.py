@@ -3,7 +3,7 @@ import secrets
 from django.db import models
 from django.utils import timezone
 
-from telephony.statuses import Status
+from telephony.statuses import ACTIVE_CALL, NOT_YET_SENT, Status
 
 
 def new_public_token() -> str:
@@ -70,6 +70,15 @@ class Communication(models.Model):
 
     def __str__(self) -> str:
         return f"{self.channel} {self.direction} {self.to_number}"
+
+    @property
+    def is_call_with_twilio(self) -> bool:
+        """A call Twilio is placing or connected: canceling it means hanging it up."""
+        return self.channel == self.Channel.CALL and self.status in ACTIVE_CALL and bool(self.twilio_sid)
+
+    @property
+    def is_cancelable(self) -> bool:
+        return self.status in NOT_YET_SENT or self.is_call_with_twilio
 
 
 class OptOut(models.Model):

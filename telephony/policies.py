@@ -70,7 +70,7 @@ def sender_checked(*, from_: str | None, field: str = "from") -> SenderNumber:
         try:
             number = normalize_e164(from_)
         except ValidationError as exc:
-            raise PolicyError(f"{from_}: {exc.messages[0]}", code="invalid-number", status=400, field=field) from exc
+            raise PolicyError(exc.messages[0], code="invalid-number", status=400, field=field) from exc
         sender = SenderNumber.objects.filter(phone_number=number).first()
         if sender is None:
             raise PolicyError(

@@ -6,6 +6,7 @@ from telephony.models import Campaign, Communication, PlatformError, SenderNumbe
 from telephony.phone_numbers import normalize_e164
 from telephony.policies import MAX_SENDER_POOL
 from telephony.registry.models import TwilioAccount
+from telephony.sms import MAX_CALL_TEXT, MAX_SMS_BODY
 
 MAX_MEDIA_URLS = 10
 
@@ -49,7 +50,7 @@ class _SendFields(serializers.Serializer):
 
 
 class MessageCreateSerializer(_SendFields):
-    body = serializers.CharField(required=False, allow_blank=True, max_length=1600)
+    body = serializers.CharField(required=False, allow_blank=True, max_length=MAX_SMS_BODY)
     voice_message_id = serializers.IntegerField(required=False, allow_null=True, help_text="Use this template as the text.")
     media_urls = serializers.ListField(child=serializers.URLField(), required=False, default=list, max_length=MAX_MEDIA_URLS)
 
@@ -63,7 +64,7 @@ class MessageCreateSerializer(_SendFields):
 
 class CallCreateSerializer(_SendFields):
     voice_message_id = serializers.IntegerField(required=False, allow_null=True)
-    text = serializers.CharField(required=False, allow_blank=True, max_length=4000, help_text="Spoken when no voice message is given.")
+    text = serializers.CharField(required=False, allow_blank=True, max_length=MAX_CALL_TEXT, help_text="Spoken when no voice message is given.")
     record = serializers.BooleanField(required=False, default=False)
     machine_detection = serializers.BooleanField(required=False, default=False)
 
@@ -128,7 +129,7 @@ class CampaignRecipientSerializer(serializers.Serializer):
 class CampaignCreateSerializer(serializers.Serializer):
     name = serializers.CharField(max_length=200)
     channel = serializers.ChoiceField(choices=Communication.Channel.choices, default=Communication.Channel.SMS)
-    body = serializers.CharField(required=False, allow_blank=True, default="", max_length=4000)
+    body = serializers.CharField(required=False, allow_blank=True, default="", max_length=MAX_CALL_TEXT)
     voice_message_id = serializers.IntegerField(required=False, allow_null=True)
     send_at = serializers.DateTimeField(required=False, allow_null=True, default=None)
     recipients = CampaignRecipientSerializer(many=True, required=False)
@@ -170,6 +171,7 @@ class CampaignSerializer(serializers.ModelSerializer):
 
     def get_fields(self) -> dict:
         fields = super().get_fields()
+        # Typed for the schema: as a bare JSONField it would be "any".
         fields["senders"] = serializers.ListField(child=serializers.CharField(), read_only=True)
         fields["from"] = serializers.SerializerMethodField(help_text="The one sender, or null for a pool (see senders).")
         return fields

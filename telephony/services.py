@@ -14,7 +14,7 @@ from telephony.phone_numbers import normalize_e164
 from telephony.registry.models import TwilioAccount
 from telephony.registry.services import TwilioUnavailable
 from telephony.sms import sms_shape
-from telephony.statuses import ACTIVE_CALL, NOT_YET_SENT, Status, advances
+from telephony.statuses import NOT_YET_SENT, Status, advances
 from tenants.models import Tenant
 from voice import templating
 from voice.models import VoiceMessage
@@ -55,6 +55,15 @@ def sms_text(*, body: str | None, voice_message: VoiceMessage | None, variables:
                 raise templating.MissingValuesError([part.name], [])
             parts.append(str(variables[part.name]))
     return "".join(parts).strip()
+
+
+def spoken_variables(template: str, *, field: str = "text") -> list[str]:
+    """The variables a call's text uses; a syntax error is refused here, before anything is queued."""
+    try:
+        names, _ = templating.placeholders(template)
+    except templating.TemplateSyntaxError as error:
+        raise policies.PolicyError(str(error), code="bad-template", status=400, field=field) from error
+    return names
 
 
 def sms_send(
@@ -114,7 +123,7 @@ def call_place(
     template = voice_message.template_text if voice_message else (text or "")
     if not template.strip():
         raise policies.PolicyError("Give a voice_message_id or the text to speak.", code="empty-call", field="text")
-    names, _ = templating.placeholders(template)  # a syntax error surfaces here, not in the worker
+    names = spoken_variables(template)
     missing = [name for name in names if variables.get(name) is None]
     if missing:
         raise templating.MissingValuesError(missing, [])
@@ -137,14 +146,6 @@ def call_place(
     return communication
 
 
-def communication_cancelable(*, communication: Communication) -> bool:
-    return communication.status in NOT_YET_SENT or _call_with_twilio(communication)
-
-
-def _call_with_twilio(communication: Communication) -> bool:
-    return communication.channel == Communication.Channel.CALL and communication.status in ACTIVE_CALL and bool(communication.twilio_sid)
-
-
 def communication_cancel(*, communication: Communication) -> Communication:
     """Calls off what has not gone yet; a call already with Twilio is hung up by a worker."""
     with transaction.atomic():
@@ -152,7 +153,7 @@ def communication_cancel(*, communication: Communication) -> Communication:
         if locked.status in NOT_YET_SENT:
             locked.status = Status.CANCELED
             locked.save(update_fields=["status", "updated_at"])
-        elif _call_with_twilio(locked):
+        elif locked.is_call_with_twilio:
             transaction.on_commit(lambda: scheduling.hang_up_now(communication_id=locked.pk))
         else:
             raise policies.PolicyError(
@@ -254,6 +255,20 @@ def sender_number_register(
             lambda: app.send_task(VERIFY_SENDER_TASK, kwargs={"sender_id": sender.pk}, headers={"_schema_name": schema})
         )
     return sender
+
+
+def sender_number_check_again(*, sender: SenderNumber) -> SenderNumber:
+    """Asks Twilio again about a rejected number (bought since, or its caller ID verified since). A verified
+    or pending sender is left alone: checking it again would refuse its sends until Twilio answered."""
+    if sender.status != SenderNumber.Status.REJECTED:
+        raise policies.PolicyError(
+            f"{sender.phone_number} is {sender.get_status_display().lower()}; only a rejected number is checked again.",
+            code="sender-state",
+            status=409,
+        )
+    return sender_number_register(
+        phone_number=sender.phone_number, kind=sender.kind, is_default=sender.is_default, messages_per_second=sender.messages_per_second
+    )
 
 
 def sender_number_remove(*, sender: SenderNumber) -> None:

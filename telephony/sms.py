@@ -16,6 +16,12 @@ class SmsShape:
     units: int  # septets for GSM-7, UTF-16 code units for UCS-2
 
 
+# Twilio refuses a message body longer than this.
+MAX_SMS_BODY = 1600
+# What a call may speak from text given inline.
+MAX_CALL_TEXT = 4000
+
+
 def sms_shape(body: str) -> SmsShape:
     if all(ch in _GSM7_BASIC or ch in _GSM7_EXTENDED for ch in body):
         septets = sum(2 if ch in _GSM7_EXTENDED else 1 for ch in body)

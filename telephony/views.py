@@ -3,6 +3,7 @@
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import timedelta
 
 from django.contrib import messages as flash
 from django.core.paginator import Paginator
@@ -17,7 +18,7 @@ from telephony.filters import CommunicationFilter
 from telephony.forms import SenderNumberForm, SendForm
 from telephony.models import Campaign, Communication, PlatformError, SenderNumber
 from telephony.policies import PolicyError
-from telephony.statuses import STAGES, TERMINAL
+from telephony.statuses import STAGES, TERMINAL, Status
 from tenants.accounts.roles import Role
 from tenants.views import portal_access, portal_redirect
 from voice.templating import MissingValuesError
@@ -26,6 +27,8 @@ LOG_PAGE_SIZE = 50
 CHART_DAYS = 14
 CHART_HEIGHT = 120
 CAMPAIGNS_LISTED = 50
+# How long a communication's page keeps refreshing itself after its last change.
+FOLLOW_FOR = timedelta(minutes=10)
 # Bottom to top in the chart's bars, and left to right in progress bars.
 STAGE_ORDER = ["delivered", "sent", "queued", "failed", "canceled"]
 
@@ -53,8 +56,6 @@ def communication_log(request: HttpRequest) -> HttpResponse:
     # A filter that does not validate is shown with its error and left out; the others still apply.
     log_filter = CommunicationFilter(request.GET, queryset=selectors.communication_list())
     page = Paginator(log_filter.qs, LOG_PAGE_SIZE).get_page(request.GET.get("page"))
-    query = request.GET.copy()
-    query.pop("page", None)
 
     days = selectors.daily_activity(days=CHART_DAYS, until=timezone.localdate())
     busiest = max((day.total for day in days), default=0) or 1
@@ -63,7 +64,7 @@ def communication_log(request: HttpRequest) -> HttpResponse:
         "page": page,
         "filter_form": log_filter.form,
         "can_send": request.user.has_role(Role.OPERATOR),
-        "query": query.urlencode(),
+        "query": _query_without_page(request),
         "bars": bars,
         "chart_height": CHART_HEIGHT,
         "busiest": busiest if any(day.total for day in days) else 0,
@@ -104,12 +105,15 @@ def communication_new(request: HttpRequest) -> HttpResponse:
 def communication_detail(request: HttpRequest, communication_id: int) -> HttpResponse:
     communication = get_object_or_404(Communication.objects.select_related("campaign", "voice_message"), pk=communication_id)
     is_admin = request.user.has_role(Role.ADMIN)
+    # While it is on its way the page refreshes itself, so each status shows as Twilio reports it; not for
+    # something scheduled days ahead, nor for a message whose delivery receipt never came.
+    on_its_way = communication.status not in TERMINAL and communication.status != Status.SCHEDULED
+    recently_changed = timezone.now() - communication.updated_at < FOLLOW_FOR
     context = {
         "item": communication,
         "errors": communication.platformerror_set.all() if is_admin else [],
-        "can_cancel": request.user.has_role(Role.OPERATOR) and services.communication_cancelable(communication=communication),
-        # Until its outcome is known, the page refreshes itself so each status shows as Twilio reports it.
-        "refresh_seconds": None if communication.status in TERMINAL else 5,
+        "can_cancel": request.user.has_role(Role.OPERATOR) and communication.is_cancelable,
+        "refresh_seconds": 5 if on_its_way and recently_changed else None,
     }
     return render(request, "telephony/communication_detail.html", context)
 
@@ -119,22 +123,29 @@ def communication_detail(request: HttpRequest, communication_id: int) -> HttpRes
 def communication_cancel(request: HttpRequest, communication_id: int) -> HttpResponse:
     communication = get_object_or_404(Communication, pk=communication_id)
     try:
-        services.communication_cancel(communication=communication)
+        after = services.communication_cancel(communication=communication)
     except PolicyError as error:
         flash.error(request, error.message)
     else:
-        flash.success(request, "Canceled." if communication.channel == Communication.Channel.SMS else "The call is being canceled.")
+        flash.success(request, "Canceled." if after.status == Status.CANCELED else "The call is being hung up.")
     return portal_redirect(request, "communication-detail", communication_id=communication_id)
 
 
 @portal_access(Role.ADMIN)
 def platform_error_list(request: HttpRequest) -> HttpResponse:
     page = Paginator(PlatformError.objects.select_related("communication"), LOG_PAGE_SIZE).get_page(request.GET.get("page"))
-    return render(request, "telephony/platform_error_list.html", {"page": page})
+    return render(request, "telephony/platform_error_list.html", {"page": page, "query": _query_without_page(request)})
 
 
 def _progress_segments(progress: dict[str, int]) -> list[Segment]:
     return _segments(progress, 100 / (sum(progress[stage] for stage in STAGES) or 1))
+
+
+def _progress_by_sender(campaign: Campaign) -> list[dict]:
+    return [
+        {"sender": sender, "counts": [progress[stage] for stage in STAGE_ORDER], "total": progress["total"], "segments": _progress_segments(progress)}
+        for sender, progress in campaigns.campaign_progress_by_sender(campaign=campaign).items()
+    ]
 
 
 def _with_progress(campaign: Campaign) -> dict:
@@ -160,10 +171,7 @@ def campaign_detail(request: HttpRequest, campaign_id: int) -> HttpResponse:
         **row,
         "stages": STAGE_ORDER,
         "stage_counts": [(stage, row["progress"][stage]) for stage in STAGE_ORDER],
-        "by_sender": [
-            {"sender": sender, "counts": [progress[stage] for stage in STAGE_ORDER], "total": progress["total"], "segments": _progress_segments(progress)}
-            for sender, progress in campaigns.campaign_progress_by_sender(campaign=row["campaign"]).items()
-        ] if len(row["campaign"].senders) > 1 else [],
+        "by_sender": _progress_by_sender(row["campaign"]) if len(row["campaign"].senders) > 1 else [],
         "can_control": request.user.has_role(Role.OPERATOR),
         # While it runs, the page refreshes itself so progress moves without a click.
         "refresh_seconds": 5 if row["status"] in (Campaign.Status.RUNNING, Campaign.Status.SCHEDULED) else None,
@@ -192,37 +200,37 @@ def campaign_action(request: HttpRequest, campaign_id: int, action: str) -> Http
 
 
 @portal_access()
-def sender_list(request: HttpRequest, form: SenderNumberForm | None = None) -> HttpResponse:
+def sender_list(request: HttpRequest) -> HttpResponse:
     senders = list(SenderNumber.objects.all())
     context = {
         "senders": senders,
         "can_manage": request.user.has_role(Role.ADMIN),
-        "form": form or SenderNumberForm(),
         # While Twilio is being asked, the page refreshes itself so the answer shows without a click.
         "refresh_seconds": 5 if any(sender.status == SenderNumber.Status.PENDING for sender in senders) else None,
     }
-    return render(request, "telephony/sender_list.html", context, status=400 if form else 200)
+    return render(request, "telephony/sender_list.html", context)
 
 
-@require_POST
 @portal_access(Role.ADMIN)
 def sender_register(request: HttpRequest) -> HttpResponse:
-    form = SenderNumberForm(request.POST)
-    if not form.is_valid():
-        return sender_list(request, form=form)
-    sender = services.sender_number_register(**form.cleaned_data)
-    flash.success(request, f"{sender.phone_number} registered; Twilio is being asked whether this account has it.")
-    return portal_redirect(request, "sender-list")
+    form = SenderNumberForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        sender = services.sender_number_register(**form.cleaned_data)
+        flash.success(request, f"{sender.phone_number} registered; Twilio is being asked whether this account has it.")
+        return portal_redirect(request, "sender-list")
+    return render(request, "telephony/sender_register.html", {"form": form}, status=400 if form.errors else 200)
 
 
 @require_POST
 @portal_access(Role.ADMIN)
 def sender_check_again(request: HttpRequest, sender_id: int) -> HttpResponse:
     sender = get_object_or_404(SenderNumber, pk=sender_id)
-    services.sender_number_register(
-        phone_number=sender.phone_number, kind=sender.kind, is_default=sender.is_default, messages_per_second=sender.messages_per_second
-    )
-    flash.success(request, f"{sender.phone_number} is being checked with Twilio again.")
+    try:
+        services.sender_number_check_again(sender=sender)
+    except PolicyError as error:
+        flash.error(request, error.message)
+    else:
+        flash.success(request, f"{sender.phone_number} is being checked with Twilio again.")
     return portal_redirect(request, "sender-list")
 
 
@@ -233,3 +241,10 @@ def sender_remove(request: HttpRequest, sender_id: int) -> HttpResponse:
     services.sender_number_remove(sender=sender)
     flash.success(request, f"{sender.phone_number} is no longer a sender.")
     return portal_redirect(request, "sender-list")
+
+
+def _query_without_page(request: HttpRequest) -> str:
+    """The page's query string (filters, an iframe client's apiKey) for its paging links to carry on."""
+    query = request.GET.copy()
+    query.pop("page", None)
+    return query.urlencode()

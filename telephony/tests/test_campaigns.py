@@ -3,7 +3,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django_tenants.utils import tenant_context
 
 from conftest import TenantSetup
-from telephony import delivery
+from telephony import delivery, policies
 from telephony.models import Communication, OptOut
 
 pytestmark = pytest.mark.django_db
@@ -112,3 +112,22 @@ def test_campaigns_are_per_tenant(alpha_on_twilio: TenantSetup, beta: TenantSetu
     campaign_id = create(alpha_on_twilio, recipients=[{"to": "+14155552671"}]).json()["id"]
     assert beta.client(beta.admin_key).get(f"{URL}{campaign_id}/").status_code == 404
     assert beta.client(beta.admin_key).post(f"{URL}{campaign_id}/cancel/").status_code == 404
+
+
+def test_a_call_campaign_whose_text_does_not_parse_is_refused_whole(alpha_on_twilio: TenantSetup) -> None:
+    response = create(alpha_on_twilio, channel="call", body="Total {amount}~SSML~money", recipients=[{"to": "+14155552671"}])
+
+    assert response.status_code == 400 and "Unknown SSML type 'money'" in response.json()["errors"]["body"][0]
+    with tenant_context(alpha_on_twilio.tenant):
+        assert not Communication.objects.exists()
+
+
+def test_opt_outs_are_read_a_chunk_at_a_time(alpha_on_twilio: TenantSetup, monkeypatch, django_assert_num_queries) -> None:
+    monkeypatch.setattr(policies, "OPT_OUT_CHUNK", 2)
+    numbers = [f"+1415555{n:04d}" for n in range(2600, 2605)]
+    with tenant_context(alpha_on_twilio.tenant):
+        OptOut.objects.bulk_create(OptOut(phone_number=number, source=OptOut.Source.STOP_REPLY) for number in numbers[::2])
+        with django_assert_num_queries(3):
+            found = policies.opted_out_among(numbers=numbers)
+
+    assert found == set(numbers[::2])

@@ -83,3 +83,12 @@ def test_the_schema_documents_each_filter(tmp_path) -> None:
     assert parameters["type"]["schema"]["enum"] == ["call", "sms"]
     assert parameters["date_from"]["schema"]["format"] == "date-time"
     assert "type" not in message_parameters and "number" in message_parameters
+
+
+def test_filters_narrow_lists_only_not_one_record(history: TenantSetup) -> None:
+    client = history.client(history.admin_key)
+    sms_id = client.get(LOG, {"number": "+14155550801"}).json()["results"][0]["id"]
+
+    # A client that keeps its list's query string on a detail link still gets the record.
+    assert client.get(f"{LOG}{sms_id}/", {"status": "failed", "number": "nope"}).json()["to"] == "+14155550801"
+    assert client.get(f"/api/v1/messages/{sms_id}/", {"status": "failed"}).status_code == 200

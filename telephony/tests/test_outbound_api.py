@@ -119,8 +119,10 @@ def test_calls_need_a_voice_message_or_text_and_their_variables(alpha_on_twilio:
     neither = client.post("/api/v1/calls/", {"to": TO}, format="json")
     missing = client.post("/api/v1/calls/", {"to": TO, "text": "Hello {name}"}, format="json")
     unknown = client.post("/api/v1/calls/", {"to": TO, "voice_message_id": 999999}, format="json")
+    unparsable = client.post("/api/v1/calls/", {"to": TO, "text": "Total {amount}~SSML~money", "variables": {"amount": "5"}}, format="json")
 
     assert ok.status_code == 202 and ok.json()["channel"] == "call"
+    assert unparsable.status_code == 400 and "Unknown SSML type 'money'" in unparsable.json()["errors"]["text"][0]
     assert neither.status_code == 400 and "voice_message_id" in neither.json()["errors"]
     assert missing.status_code == 400 and "name" in missing.json()["errors"]["variables"][0]
     assert unknown.status_code == 400

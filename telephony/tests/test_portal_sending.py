@@ -1,6 +1,9 @@
 """Sending from the portal, following one communication, and the error log page."""
 
+from datetime import timedelta
+
 import pytest
+from django.utils import timezone
 from django_tenants.utils import tenant_context
 
 from conftest import PASSWORD, TenantSetup
@@ -76,14 +79,15 @@ def test_a_call_with_a_voice_message_is_placed_from_the_portal(alpha_on_twilio: 
 def test_viewers_follow_but_do_not_send_or_cancel(alpha_on_twilio: TenantSetup) -> None:
     with tenant_context(alpha_on_twilio.tenant):
         user_create(tenant=alpha_on_twilio.tenant, email="look@alpha.test", role=Role.VIEWER, password=PASSWORD)
-        pending = Communication.objects.create(channel="sms", to_number=TO, from_number=SENDER, content="Hi")
+        pending = Communication.objects.create(channel="sms", to_number=TO, from_number=SENDER, content="Your table for 4 is ready")
     viewer = signed_in(alpha_on_twilio, "look@alpha.test")
 
-    assert "Send an SMS or call" not in viewer.get("/communications/").content.decode()
+    log = viewer.get("/communications/").content.decode()
+    assert "Send an SMS or call" not in log and ">Errors</a>" not in log
     assert viewer.get("/communications/new/").status_code == 403
     assert viewer.post("/communications/new/", {"channel": "sms", "to": TO, "body": "Hi"}).status_code == 403
     detail = viewer.get(f"/communications/{pending.pk}/").content.decode()
-    assert "Hi" in detail and ">Cancel</button>" not in detail
+    assert "Your table for 4 is ready" in detail and ">Cancel</button>" not in detail
     assert viewer.post(f"/communications/{pending.pk}/cancel/").status_code == 403
     assert viewer.get("/errors/").status_code == 403
     assert only_communication(alpha_on_twilio).status == Status.PENDING
@@ -99,6 +103,7 @@ def test_admins_read_the_error_log_with_what_each_error_concerns(alpha: TenantSe
     detail = browser.get(f"/communications/{failed.pk}/").content.decode()
 
     assert "Twilio refused the sender." in errors and "21606" in errors and f'href="/communications/{failed.pk}/"' in errors
+    assert 'href="/errors/">Errors</a>' in detail  # in the admin's navigation
     assert "Platform errors" in detail and "task:deliver" in detail
 
 
@@ -112,3 +117,35 @@ def test_another_tenants_communications_and_errors_stay_hidden(alpha: TenantSetu
     assert beta_browser.post(f"/communications/{pending.pk}/cancel/").status_code == 404
     assert "alpha's failure" not in beta_browser.get("/errors/").content.decode()
     assert only_communication(alpha).status == Status.PENDING
+
+
+def test_a_call_text_that_does_not_parse_is_refused_on_its_field(alpha_on_twilio: TenantSetup) -> None:
+    browser = signed_in(alpha_on_twilio)
+
+    response = browser.post("/communications/new/", {"channel": "call", "to": TO, "body": "Total {amount}~SSML~money"})
+
+    assert response.status_code == 400 and "Unknown SSML type &#x27;money&#x27;" in response.content.decode()
+    with tenant_context(alpha_on_twilio.tenant):
+        assert not Communication.objects.exists()
+
+
+@pytest.mark.parametrize(
+    ("status", "minutes_since_change", "refreshes"),
+    [
+        (Status.PENDING, 0, True),
+        (Status.SENT, 1, True),
+        (Status.SENT, 30, False),  # its delivery receipt never came
+        (Status.SCHEDULED, 0, False),  # due days ahead
+        (Status.DELIVERED, 0, False),
+    ],
+)
+def test_a_communications_page_follows_it_only_while_it_is_on_its_way(
+    alpha: TenantSetup, status: str, minutes_since_change: int, refreshes: bool
+) -> None:
+    with tenant_context(alpha.tenant):
+        item = Communication.objects.create(channel="sms", to_number=TO, from_number=SENDER, status=status)
+        Communication.objects.filter(pk=item.pk).update(updated_at=timezone.now() - timedelta(minutes=minutes_since_change))
+
+    page = signed_in(alpha).get(f"/communications/{item.pk}/").content.decode()
+
+    assert ('http-equiv="refresh"' in page) is refreshes

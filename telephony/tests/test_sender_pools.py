@@ -72,7 +72,7 @@ def test_every_sender_of_a_pool_must_be_verified(pooled: TenantSetup) -> None:
 
     assert unknown.status_code == 422 and "+14155550699 is not one of this account's" in unknown.json()["errors"]["senders"][0]
     assert rejected.status_code == 422 and "Not on the account." in rejected.json()["errors"]["senders"][0]
-    assert malformed.status_code == 400 and malformed.json()["errors"]["senders"][0].startswith("12: ")
+    assert malformed.status_code == 400 and malformed.json()["errors"]["senders"][0].startswith("'12' is not a phone number")
     with tenant_context(pooled.tenant):
         assert not Communication.objects.exists()
 

@@ -29,12 +29,14 @@ def test_an_admin_registers_a_number_and_sees_twilios_answer(alpha_on_twilio: Te
     connection.set_schema_to_public()
     browser = signed_in(alpha_on_twilio)
 
+    form_page = browser.get("/senders/register/")
     registered = browser.post("/senders/register/", {"phone_number": "+1 (415) 555-0711", "kind": "long_code", "messages_per_second": "2"})
     pending_page = browser.get("/senders/").content.decode()
     with tenant_context(alpha_on_twilio.tenant):
         sender_number_verify(sender_id=sender(alpha_on_twilio, NUMBER).pk)  # what the worker does next
     verified_page = browser.get("/senders/").content.decode()
 
+    assert form_page.status_code == 200 and 'name="phone_number"' in form_page.content.decode()
     assert registered.status_code == 302 and registered["Location"] == "/senders/"
     assert sender(alpha_on_twilio, NUMBER).messages_per_second == 2.0
     assert "Being checked with Twilio" in pending_page and 'http-equiv="refresh"' in pending_page
@@ -67,6 +69,19 @@ def test_a_rejected_number_is_checked_again_and_a_number_removed(alpha_on_twilio
     assert sender(alpha_on_twilio, NUMBER) is None
 
 
+def test_a_verified_number_is_not_checked_again(alpha_on_twilio: TenantSetup) -> None:
+    """Checking it again would make it pending, and refuse its sends, until Twilio answered."""
+    default = sender(alpha_on_twilio, SENDER)
+    browser = signed_in(alpha_on_twilio)
+
+    page = browser.get("/senders/").content.decode()
+    refused = browser.post(f"/senders/{default.pk}/check/", follow=True).content.decode()
+
+    assert ">Check again</button>" not in page
+    assert "only a rejected number is checked again" in refused
+    assert sender(alpha_on_twilio, SENDER).status == SenderNumber.Status.VERIFIED
+
+
 def test_only_admins_manage_senders(alpha_on_twilio: TenantSetup) -> None:
     with tenant_context(alpha_on_twilio.tenant):
         user_create(tenant=alpha_on_twilio.tenant, email="ops@alpha.test", role=Role.OPERATOR, password=PASSWORD)
@@ -76,6 +91,7 @@ def test_only_admins_manage_senders(alpha_on_twilio: TenantSetup) -> None:
     page = operator.get("/senders/").content.decode()
 
     assert SENDER in page and "Register a number" not in page and ">Remove</button>" not in page
+    assert operator.get("/senders/register/").status_code == 403
     assert operator.post("/senders/register/", {"phone_number": NUMBER, "kind": "long_code"}).status_code == 403
     assert operator.post(f"/senders/{default.pk}/remove/").status_code == 403
     assert sender(alpha_on_twilio, SENDER) is not None and sender(alpha_on_twilio, NUMBER) is None
