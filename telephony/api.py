@@ -15,7 +15,7 @@ from rest_framework.views import APIView
 from telephony import campaigns, selectors, services
 from telephony.filters import ChannelCommunicationFilter, CommunicationFilter
 from telephony.idempotency import idempotent
-from telephony.models import Campaign, Communication, PlatformError, SenderNumber
+from telephony.models import Campaign, Communication, OptOut, PlatformError, SenderNumber
 from telephony.policies import PolicyError
 from telephony.registry import services as registry_services
 from telephony.registry.models import TwilioAccount
@@ -25,6 +25,8 @@ from telephony.serializers import (
     CampaignSerializer,
     CommunicationSerializer,
     MessageCreateSerializer,
+    OptOutAddSerializer,
+    OptOutSerializer,
     OwnCredentialsSerializer,
     PlatformErrorSerializer,
     SenderNumberRegisterSerializer,
@@ -163,6 +165,29 @@ class PlatformErrorViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
     serializer_class = PlatformErrorSerializer
     read_role = Role.ADMIN
     queryset = PlatformError.objects.all()
+
+
+class OptOutViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.DestroyModelMixin, viewsets.GenericViewSet):
+    """Numbers that get no SMS from this account: they replied STOP, Twilio refused them (21610), or they were
+    added here. Only those added here can be removed here."""
+
+    serializer_class = OptOutSerializer
+    queryset = OptOut.objects.order_by("-created_at", "-id")
+
+    @extend_schema(request=OptOutAddSerializer, responses={201: OptOutSerializer})
+    def create(self, request: Request) -> Response:
+        payload = OptOutAddSerializer(data=request.data)
+        payload.is_valid(raise_exception=True)
+        opt_out = services.opt_out_add(phone_number=payload.validated_data["phone_number"], source=OptOut.Source.MANUAL)
+        return Response(OptOutSerializer(opt_out).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(responses={204: OpenApiResponse(description="Removed."), 409: OpenApiResponse(description="They opted out themselves.")})
+    def destroy(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        try:
+            services.opt_out_remove(opt_out=self.get_object())
+        except PolicyError as error:
+            raise PolicyRefused(error) from error
+        return Response(status=status.HTTP_204_NO_CONTENT)
 
 
 class SenderNumberViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.DestroyModelMixin, viewsets.GenericViewSet):

@@ -27,6 +27,10 @@ class SenderNumberForm(forms.Form):
     )
 
 
+class OptOutForm(forms.Form):
+    phone_number = E164FormField(max_length=32, label="Number", widget=forms.TextInput(attrs={"placeholder": "+15551234567"}))
+
+
 class VariablesField(forms.CharField):
     """`name=value`, one per line, for a template's placeholders."""
 

@@ -1,14 +1,29 @@
+from typing import Any
+
 from django.core.exceptions import ValidationError as DjangoValidationError
 from rest_framework import serializers
 
 from telephony.campaigns import campaign_progress, campaign_shown_status
-from telephony.models import Campaign, Communication, PlatformError, SenderNumber
+from telephony.models import Campaign, Communication, OptOut, PlatformError, SenderNumber
 from telephony.phone_numbers import normalize_e164
 from telephony.policies import MAX_SENDER_POOL
 from telephony.registry.models import TwilioAccount
 from telephony.sms import MAX_CALL_TEXT, MAX_SMS_BODY
 
 MAX_MEDIA_URLS = 10
+
+
+class E164Field(serializers.CharField):
+    """A phone number in any common writing, cleaned to E.164; anything else is this field's error."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(max_length=32, **kwargs)
+
+    def to_internal_value(self, data: Any) -> str:
+        try:
+            return normalize_e164(super().to_internal_value(data))
+        except DjangoValidationError as error:
+            raise serializers.ValidationError(error.messages) from error
 
 
 class CommunicationSerializer(serializers.ModelSerializer):
@@ -97,7 +112,7 @@ class SenderNumberSerializer(serializers.ModelSerializer):
 
 
 class SenderNumberRegisterSerializer(serializers.Serializer):
-    phone_number = serializers.CharField(max_length=32, help_text="E.164, like +15551234567.")
+    phone_number = E164Field(help_text="E.164, like +15551234567.")
     kind = serializers.ChoiceField(choices=SenderNumber.Kind.choices, default=SenderNumber.Kind.LONG_CODE)
     is_default = serializers.BooleanField(default=False)
     messages_per_second = serializers.FloatField(
@@ -105,11 +120,16 @@ class SenderNumberRegisterSerializer(serializers.Serializer):
         help_text="Only for a number whose limit Twilio raised; otherwise its kind's rate applies.",
     )
 
-    def validate_phone_number(self, value: str) -> str:
-        try:
-            return normalize_e164(value)
-        except DjangoValidationError as error:
-            raise serializers.ValidationError(error.messages) from error
+
+class OptOutSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = OptOut
+        fields = ["id", "phone_number", "source", "created_at"]
+        read_only_fields = fields
+
+
+class OptOutAddSerializer(serializers.Serializer):
+    phone_number = E164Field(help_text="E.164, like +15551234567. It gets no more SMS.")
 
 
 class PlatformErrorSerializer(serializers.ModelSerializer):

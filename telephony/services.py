@@ -209,6 +209,19 @@ def opt_out_add(*, phone_number: str, source: str) -> OptOut:
         return OptOut.objects.get(phone_number=phone_number)
 
 
+def opt_out_remove(*, opt_out: OptOut) -> None:
+    """Only an opt-out added by hand is taken back by hand. Someone who replied STOP opts back in by texting
+    START, and Twilio itself keeps refusing a number it answered 21610 for until then."""
+    if opt_out.source != OptOut.Source.MANUAL:
+        raise policies.PolicyError(
+            f"{opt_out.phone_number} opted out themselves ({opt_out.get_source_display()}); "
+            "they opt back in by texting START to your number.",
+            code="opt-out-not-manual",
+            status=409,
+        )
+    opt_out.delete()
+
+
 def platform_error_record(
     *, source: str, message: str, twilio_code: str | int | None = "", communication: Communication | None = None, **context: Any
 ) -> PlatformError:

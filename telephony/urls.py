@@ -10,6 +10,7 @@ router.register("communications", api.CommunicationLogViewSet, basename="communi
 router.register("campaigns", api.CampaignViewSet, basename="campaign")
 router.register("errors", api.PlatformErrorViewSet, basename="platform-error")
 router.register("senders", api.SenderNumberViewSet, basename="sender")
+router.register("opt-outs", api.OptOutViewSet, basename="opt-out")
 
 api_urlpatterns = [path("twilio-account/", api.TwilioAccountView.as_view(), name="twilio-account"), *router.urls]
 
@@ -23,6 +24,9 @@ portal_urlpatterns = [
     path("communications/<int:communication_id>/", views.communication_detail, name="communication-detail"),
     path("communications/<int:communication_id>/cancel/", views.communication_cancel, name="communication-cancel"),
     path("errors/", views.platform_error_list, name="platform-error-list"),
+    path("opt-outs/", views.opt_out_list, name="opt-out-list"),
+    path("opt-outs/add/", views.opt_out_add, name="opt-out-add"),
+    path("opt-outs/<int:opt_out_id>/remove/", views.opt_out_remove, name="opt-out-remove"),
     path("campaigns/", views.campaign_list, name="campaign-list"),
     path("campaigns/<int:campaign_id>/", views.campaign_detail, name="campaign-detail"),
     re_path(r"^campaigns/(?P<campaign_id>[0-9]+)/(?P<action>pause|resume|cancel)/$", views.campaign_action, name="campaign-action"),

@@ -1,5 +1,5 @@
 """Telephony pages of the portal: the communication log with its chart, campaigns with their progress, senders
-(admins register, check again and remove them)."""
+(admins register, check again and remove them), the opt-out list."""
 
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -15,8 +15,8 @@ from django.views.decorators.http import require_POST
 
 from telephony import campaigns, selectors, services
 from telephony.filters import CommunicationFilter
-from telephony.forms import SenderNumberForm, SendForm
-from telephony.models import Campaign, Communication, PlatformError, SenderNumber
+from telephony.forms import OptOutForm, SenderNumberForm, SendForm
+from telephony.models import Campaign, Communication, OptOut, PlatformError, SenderNumber
 from telephony.policies import PolicyError
 from telephony.statuses import STAGES, TERMINAL, Status
 from tenants.accounts.roles import Role
@@ -241,6 +241,44 @@ def sender_remove(request: HttpRequest, sender_id: int) -> HttpResponse:
     services.sender_number_remove(sender=sender)
     flash.success(request, f"{sender.phone_number} is no longer a sender.")
     return portal_redirect(request, "sender-list")
+
+
+@portal_access()
+def opt_out_list(request: HttpRequest) -> HttpResponse:
+    page = Paginator(OptOut.objects.order_by("-created_at", "-id"), LOG_PAGE_SIZE).get_page(request.GET.get("page"))
+    context = {
+        "page": page,
+        "query": _query_without_page(request),
+        "can_manage": request.user.has_role(Role.OPERATOR),
+        "form": OptOutForm(),
+        "manual": OptOut.Source.MANUAL,
+    }
+    return render(request, "telephony/opt_out_list.html", context)
+
+
+@require_POST
+@portal_access(Role.OPERATOR)
+def opt_out_add(request: HttpRequest) -> HttpResponse:
+    form = OptOutForm(request.POST)
+    if form.is_valid():
+        opt_out = services.opt_out_add(phone_number=form.cleaned_data["phone_number"], source=OptOut.Source.MANUAL)
+        flash.success(request, f"{opt_out.phone_number} gets no more SMS from this account.")
+    else:
+        flash.error(request, "Not added: " + " ".join(form.errors["phone_number"]))
+    return portal_redirect(request, "opt-out-list")
+
+
+@require_POST
+@portal_access(Role.OPERATOR)
+def opt_out_remove(request: HttpRequest, opt_out_id: int) -> HttpResponse:
+    opt_out = get_object_or_404(OptOut, pk=opt_out_id)
+    try:
+        services.opt_out_remove(opt_out=opt_out)
+    except PolicyError as error:
+        flash.error(request, error.message)
+    else:
+        flash.success(request, f"{opt_out.phone_number} can be sent SMS again.")
+    return portal_redirect(request, "opt-out-list")
 
 
 def _query_without_page(request: HttpRequest) -> str:
