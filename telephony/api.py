@@ -247,7 +247,7 @@ class CampaignViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
         data = payload.validated_data
         try:
             recipients = (
-                campaigns.recipients_from_csv(data["file"].read().decode("utf-8-sig", errors="replace"))
+                campaigns.recipients_from_upload(data["file"])
                 if data.get("file")
                 else campaigns.recipients_from_json(data["recipients"])
             )

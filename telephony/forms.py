@@ -48,6 +48,11 @@ class VariablesField(forms.CharField):
         return variables
 
 
+def verified_sender_choices() -> list[tuple[str, str]]:
+    verified = SenderNumber.objects.filter(status=SenderNumber.Status.VERIFIED).order_by("-is_default", "phone_number")
+    return [(sender.phone_number, sender.phone_number + (" (default)" if sender.is_default else "")) for sender in verified]
+
+
 class SendForm(forms.Form):
     """A single SMS or call from the portal; the same policies as the API apply when it is sent."""
 
@@ -66,8 +71,7 @@ class SendForm(forms.Form):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        verified = SenderNumber.objects.filter(status=SenderNumber.Status.VERIFIED).order_by("-is_default", "phone_number")
-        self.fields["from_number"].choices = [("", "the default sender")] + [(s.phone_number, s.phone_number) for s in verified]
+        self.fields["from_number"].choices = [("", "the default sender"), *verified_sender_choices()]
 
     def clean(self) -> dict[str, Any]:
         data = super().clean()
@@ -75,4 +79,34 @@ class SendForm(forms.Form):
             self.add_error("voice_message", "Give the text or a voice message, not both.")
         if data.get("channel") == Communication.Channel.SMS and len(data.get("body") or "") > MAX_SMS_BODY:
             self.add_error("body", f"An SMS holds at most {MAX_SMS_BODY} characters.")
+        return data
+
+
+class CampaignForm(forms.Form):
+    """A campaign from an uploaded list; the same checks as the API apply to every row."""
+
+    name = forms.CharField(max_length=200)
+    channel = forms.ChoiceField(choices=Communication.Channel.choices, initial=Communication.Channel.SMS, label="Type")
+    body = forms.CharField(
+        required=False, max_length=MAX_CALL_TEXT, widget=forms.Textarea(attrs={"rows": 3}), label="Text",
+        help_text="The SMS as written, or what the calls say: a call's {placeholders} come from the list's columns.",
+    )
+    voice_message = forms.ModelChoiceField(
+        queryset=VoiceMessage.objects.filter(is_active=True), required=False, label="Or a voice message",
+        help_text="Its {placeholders} come from the list's columns.",
+    )
+    file = forms.FileField(label="Recipients (CSV)", help_text="A 'to' column with the numbers; every other column is a variable.")
+    senders = forms.MultipleChoiceField(
+        required=False, label="Send from", help_text="None chosen: the default sender. Several: each recipient keeps one of them."
+    )
+    send_at = forms.DateTimeField(required=False, widget=forms.DateTimeInput(attrs={"type": "datetime-local"}), label="Send at (UTC)")
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["senders"].choices = verified_sender_choices()
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        if bool(data.get("body")) == bool(data.get("voice_message")):
+            self.add_error("body", "Give the text or a voice message (one of them).")
         return data

@@ -28,6 +28,7 @@ portal_urlpatterns = [
     path("opt-outs/add/", views.opt_out_add, name="opt-out-add"),
     path("opt-outs/<int:opt_out_id>/remove/", views.opt_out_remove, name="opt-out-remove"),
     path("campaigns/", views.campaign_list, name="campaign-list"),
+    path("campaigns/new/", views.campaign_new, name="campaign-new"),
     path("campaigns/<int:campaign_id>/", views.campaign_detail, name="campaign-detail"),
     re_path(r"^campaigns/(?P<campaign_id>[0-9]+)/(?P<action>pause|resume|cancel)/$", views.campaign_action, name="campaign-action"),
     path("senders/", views.sender_list, name="sender-list"),

@@ -15,7 +15,7 @@ from django.views.decorators.http import require_POST
 
 from telephony import campaigns, selectors, services
 from telephony.filters import CommunicationFilter
-from telephony.forms import OptOutForm, SenderNumberForm, SendForm
+from telephony.forms import CampaignForm, OptOutForm, SenderNumberForm, SendForm
 from telephony.models import Campaign, Communication, OptOut, PlatformError, SenderNumber
 from telephony.policies import PolicyError
 from telephony.statuses import STAGES, TERMINAL, Status
@@ -161,7 +161,37 @@ def _with_progress(campaign: Campaign) -> dict:
 @portal_access()
 def campaign_list(request: HttpRequest) -> HttpResponse:
     rows = [_with_progress(campaign) for campaign in Campaign.objects.order_by("-created_at")[:CAMPAIGNS_LISTED]]
-    return render(request, "telephony/campaign_list.html", {"rows": rows, "stages": STAGE_ORDER})
+    context = {"rows": rows, "stages": STAGE_ORDER, "can_create": request.user.has_role(Role.OPERATOR)}
+    return render(request, "telephony/campaign_list.html", context)
+
+
+# A refused campaign's field, as the API names it, to the campaign form's field.
+CAMPAIGN_FIELD_OF = {"recipients": "file", "file": "file", "from": "senders", "senders": "senders", "body": "body", "text": "body"}
+
+
+@portal_access(Role.OPERATOR)
+def campaign_new(request: HttpRequest) -> HttpResponse:
+    form = CampaignForm(request.POST or None, request.FILES or None)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            campaign = campaigns.campaign_create(
+                tenant=connection.tenant,
+                name=data["name"],
+                channel=data["channel"],
+                recipients=campaigns.recipients_from_upload(data["file"]),
+                body=data["body"],
+                voice_message=data["voice_message"],
+                senders=data["senders"] or None,
+                send_at=data["send_at"],
+            )
+        except PolicyError as error:
+            form.add_error(CAMPAIGN_FIELD_OF.get(error.field or ""), error.message)
+        else:
+            invalid = len(campaign.invalid_rows)
+            flash.success(request, f"“{campaign.name}” accepted" + (f"; {invalid} rows were not valid (listed below)." if invalid else "."))
+            return portal_redirect(request, "campaign-detail", campaign_id=campaign.pk)
+    return render(request, "telephony/campaign_new.html", {"form": form}, status=400 if form.errors else 200)
 
 
 @portal_access()
