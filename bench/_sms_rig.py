@@ -131,9 +131,10 @@ def tree_cpu_seconds(roots: list[int]) -> float:
     return total
 
 
-def _comm(pid: int) -> str:
+def proc_text(pid: int, name: str) -> str:
+    """/proc/<pid>/<name>, stripped; empty once the process is gone."""
     try:
-        with open(f"/proc/{pid}/comm") as handle:
+        with open(f"/proc/{pid}/{name}") as handle:
             return handle.read().strip()
     except OSError:
         return ""
@@ -143,7 +144,7 @@ def database_backends_cpu_seconds(database: str = DB_NAME) -> dict[int, float]:
     """CPU seconds of each living PostgreSQL backend connected to `database` (from its process title)."""
     found = {}
     for pid, (_, cpu) in _process_table().items():
-        if _comm(pid) != "postgres":
+        if proc_text(pid, "comm") != "postgres":
             continue
         try:
             with open(f"/proc/{pid}/cmdline", "rb") as handle:
@@ -175,7 +176,7 @@ def postgres_cpu_seconds() -> float:
     """CPU of the whole PostgreSQL server: the postmaster and its backends, including backends that have
     exited (reaped by the postmaster). Shared with anything else using the server at the time."""
     table = _process_table()
-    postmasters = [pid for pid, (ppid, _) in table.items() if _comm(pid) == "postgres" and _comm(ppid) != "postgres"]
+    postmasters = [pid for pid, (ppid, _) in table.items() if proc_text(pid, "comm") == "postgres" and proc_text(ppid, "comm") != "postgres"]
     return tree_cpu_seconds(postmasters)
 
 

@@ -44,17 +44,10 @@ from _sms_rig import (  # noqa: E402
     descendants,
     extra_settings_from,
     http_json,
+    proc_text,
     say,
     settings_label,
 )
-
-
-def _wait_channel(pid: int) -> str:
-    try:
-        with open(f"/proc/{pid}/wchan") as handle:
-            return handle.read().strip()
-    except OSError:
-        return ""
 
 
 def main() -> None:
@@ -127,7 +120,7 @@ def main() -> None:
                     time.sleep(args.hold_ms / 2000)
                 # Prefer a pool process that is running a task (an idle one waits on its pipe from the main process).
                 children = descendants(worker.pid)
-                busy = [pid for pid in children if _wait_channel(pid) != "anon_pipe_read"]
+                busy = [pid for pid in children if proc_text(pid, "wchan") != "anon_pipe_read"]
                 victim = rng.choice(busy or children)
                 os.kill(victim, signal.SIGKILL)
                 if args.hold_ms:

@@ -4,6 +4,7 @@
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import TypeVar
 
 from django.contrib import messages as flash
 from django.core.paginator import Paginator
@@ -22,6 +23,8 @@ from telephony.statuses import STAGES, TERMINAL, Status
 from tenants.accounts.roles import Role
 from tenants.views import portal_access, portal_redirect
 from voice.templating import MissingValuesError
+
+T = TypeVar("T")
 
 LOG_PAGE_SIZE = 50
 CHART_DAYS = 14
@@ -122,12 +125,11 @@ def communication_detail(request: HttpRequest, communication_id: int) -> HttpRes
 @portal_access(Role.OPERATOR)
 def communication_cancel(request: HttpRequest, communication_id: int) -> HttpResponse:
     communication = get_object_or_404(Communication, pk=communication_id)
-    try:
-        after = services.communication_cancel(communication=communication)
-    except PolicyError as error:
-        flash.error(request, error.message)
-    else:
-        flash.success(request, "Canceled." if after.status == Status.CANCELED else "The call is being hung up.")
+    _flash_outcome(
+        request,
+        lambda: services.communication_cancel(communication=communication),
+        lambda after: "Canceled." if after.status == Status.CANCELED else "The call is being hung up.",
+    )
     return portal_redirect(request, "communication-detail", communication_id=communication_id)
 
 
@@ -220,12 +222,7 @@ CAMPAIGN_ACTIONS: dict[str, Callable[..., Campaign]] = {
 @portal_access(Role.OPERATOR)
 def campaign_action(request: HttpRequest, campaign_id: int, action: str) -> HttpResponse:
     campaign = get_object_or_404(Campaign, pk=campaign_id)
-    try:
-        CAMPAIGN_ACTIONS[action](campaign=campaign)
-    except PolicyError as error:
-        flash.error(request, error.message)
-    else:
-        flash.success(request, f"“{campaign.name}”: {action} done.")
+    _flash_outcome(request, lambda: CAMPAIGN_ACTIONS[action](campaign=campaign), lambda _: f"“{campaign.name}”: {action} done.")
     return portal_redirect(request, "campaign-detail", campaign_id=campaign_id)
 
 
@@ -255,12 +252,9 @@ def sender_register(request: HttpRequest) -> HttpResponse:
 @portal_access(Role.ADMIN)
 def sender_check_again(request: HttpRequest, sender_id: int) -> HttpResponse:
     sender = get_object_or_404(SenderNumber, pk=sender_id)
-    try:
-        services.sender_number_check_again(sender=sender)
-    except PolicyError as error:
-        flash.error(request, error.message)
-    else:
-        flash.success(request, f"{sender.phone_number} is being checked with Twilio again.")
+    _flash_outcome(
+        request, lambda: services.sender_number_check_again(sender=sender), lambda _: f"{sender.phone_number} is being checked with Twilio again."
+    )
     return portal_redirect(request, "sender-list")
 
 
@@ -302,13 +296,18 @@ def opt_out_add(request: HttpRequest) -> HttpResponse:
 @portal_access(Role.OPERATOR)
 def opt_out_remove(request: HttpRequest, opt_out_id: int) -> HttpResponse:
     opt_out = get_object_or_404(OptOut, pk=opt_out_id)
+    _flash_outcome(request, lambda: services.opt_out_remove(opt_out=opt_out), lambda _: f"{opt_out.phone_number} can be sent SMS again.")
+    return portal_redirect(request, "opt-out-list")
+
+
+def _flash_outcome(request: HttpRequest, action: Callable[[], T], success: Callable[[T], str]) -> None:
+    """Runs a page's action: a policy's refusal is shown as an error, success as what `success` says of the result."""
     try:
-        services.opt_out_remove(opt_out=opt_out)
+        result = action()
     except PolicyError as error:
         flash.error(request, error.message)
     else:
-        flash.success(request, f"{opt_out.phone_number} can be sent SMS again.")
-    return portal_redirect(request, "opt-out-list")
+        flash.success(request, success(result))
 
 
 def _query_without_page(request: HttpRequest) -> str:
