@@ -78,7 +78,9 @@ def tenant_pair(django_db_setup: None, django_db_blocker: DjangoDbBlocker) -> tu
             result = tenant_onboard(
                 name=slug.title(), slug=slug, admin_email=f"admin@{slug}.test", admin_password=PASSWORD
             )
-            setups.append(TenantSetup(slug=slug, host=result.domain, admin_email=result.admin_email, admin_key=result.api_key))
+            setups.append(
+                TenantSetup(slug=slug, host=result.domain, admin_email=result.admin_email, admin_key=result.api_key)
+            )
     return setups[0], setups[1]
 
 

@@ -176,7 +176,11 @@ def postgres_cpu_seconds() -> float:
     """CPU of the whole PostgreSQL server: the postmaster and its backends, including backends that have
     exited (reaped by the postmaster). Shared with anything else using the server at the time."""
     table = _process_table()
-    postmasters = [pid for pid, (ppid, _) in table.items() if proc_text(pid, "comm") == "postgres" and proc_text(ppid, "comm") != "postgres"]
+    postmasters = [
+        pid
+        for pid, (ppid, _) in table.items()
+        if proc_text(pid, "comm") == "postgres" and proc_text(ppid, "comm") != "postgres"
+    ]
     return tree_cpu_seconds(postmasters)
 
 
@@ -323,7 +327,9 @@ class RigOptions:
     web_workers: int = 2
     create: str = "service"  # service (sms_send) | bulk
     queue: str = "group"  # group (scheduling.queue_group, as a campaign) | single (scheduling.queue_now, as sms_send)
-    extra_settings: dict[str, Any] = field(default_factory=dict)  # settings the workers get on top of config/settings.py
+    extra_settings: dict[str, Any] = field(
+        default_factory=dict
+    )  # settings the workers get on top of config/settings.py
     keep_logs: bool = False
 
 
@@ -337,20 +343,31 @@ def add_rig_arguments(parser: argparse.ArgumentParser, *, workers: int, concurre
         "--sender-rate", type=float, default=None, help="messages_per_second override per sender (default: none, 1/s)"
     )
     parser.add_argument(
-        "--callbacks", default="sink", choices=["sink", "web"],
+        "--callbacks",
+        default="sink",
+        choices=["sink", "web"],
         help="sink: a cheap HTTP responder takes the status callbacks; web: the real Django app under gunicorn",
     )
     parser.add_argument("--web-workers", type=int, default=2, help="gunicorn processes with --callbacks web")
-    parser.add_argument("--create", default="service", choices=["service", "bulk"],
-                        help="create the messages with sms_send (default) or bulk_create (faster setup)")
-    parser.add_argument("--queue", default="group", choices=["group", "single"],
-                        help="group: queue the messages as a campaign does, 50 to a task (scheduling.queue_group); "
-                             "single: one task each, as a message sent through the API is (scheduling.queue_now)")
+    parser.add_argument(
+        "--create",
+        default="service",
+        choices=["service", "bulk"],
+        help="create the messages with sms_send (default) or bulk_create (faster setup)",
+    )
+    parser.add_argument(
+        "--queue",
+        default="group",
+        choices=["group", "single"],
+        help="group: queue the messages as a campaign does, 50 to a task (scheduling.queue_group); "
+        "single: one task each, as a message sent through the API is (scheduling.queue_now)",
+    )
     parser.add_argument("--keep-logs", action="store_true", help="keep the subprocess logs (path printed)")
     parser.add_argument(
-        "--recommended-settings", action="store_true",
+        "--recommended-settings",
+        action="store_true",
         help="run the workers with the settings this benchmark recommends adding to config/settings.py "
-             "(RECOMMENDED_SETTINGS in bench/_sms_rig.py); default: the settings exactly as they are",
+        "(RECOMMENDED_SETTINGS in bench/_sms_rig.py); default: the settings exactly as they are",
     )
     parser.add_argument("--extra-settings", default="", help="JSON object of further Django settings for the workers")
 
@@ -447,21 +464,43 @@ class Rig:
     def _start_sandbox(self) -> None:
         self.sandbox = self._spawn(
             "sandbox",
-            [PYTHON, "-m", "telephony.sandbox", "--port", str(self.sandbox_port), "--account-sid", self.account_sid,
-             "--auth-token", self.auth_token],
+            [
+                PYTHON,
+                "-m",
+                "telephony.sandbox",
+                "--port",
+                str(self.sandbox_port),
+                "--account-sid",
+                self.account_sid,
+                "--auth-token",
+                self.auth_token,
+            ],
         )
         self._wait_http(f"{self.sandbox_url}/sandbox/", self.sandbox)
 
     def _start_sink(self) -> None:
-        self.receiver = self._spawn("callback-sink", [PYTHON, str(Path(__file__).resolve()), "sink", "--port", str(self.receiver_port)])
+        self.receiver = self._spawn(
+            "callback-sink", [PYTHON, str(Path(__file__).resolve()), "sink", "--port", str(self.receiver_port)]
+        )
         self._wait_http(f"http://127.0.0.1:{self.receiver_port}/", self.receiver)
 
     def _start_web(self) -> None:
         self.receiver = self._spawn(
             "gunicorn",
-            [str(VENV_BIN / "gunicorn"), "config.wsgi", "--bind", f"127.0.0.1:{self.receiver_port}",
-             "--workers", str(self.options.web_workers), "--worker-class", "gthread", "--threads", "4",
-             "--log-level", "warning"],
+            [
+                str(VENV_BIN / "gunicorn"),
+                "config.wsgi",
+                "--bind",
+                f"127.0.0.1:{self.receiver_port}",
+                "--workers",
+                str(self.options.web_workers),
+                "--worker-class",
+                "gthread",
+                "--threads",
+                "4",
+                "--log-level",
+                "warning",
+            ],
         )
         self._wait_http(f"http://127.0.0.1:{self.receiver_port}/", self.receiver, any_status=True)
 
@@ -545,11 +584,18 @@ class Rig:
         from telephony.ratelimit import DEFAULT_RATES
 
         rate = self.options.sender_rate or DEFAULT_RATES[SenderNumber.Kind.LONG_CODE]
-        how = f"messages_per_second override {rate:g}/s" if self.options.sender_rate else f"the long-code default {rate:g}/s"
-        return (f"{self.options.senders} long-code senders, round robin, each at {how} "
-                f"(aggregate cap {self.options.senders * rate:g} msg/s; no override)" if not self.options.sender_rate else
-                f"{self.options.senders} long-code senders, round robin, each with a {how} "
-                f"(aggregate cap {self.options.senders * rate:g} msg/s)")
+        how = (
+            f"messages_per_second override {rate:g}/s"
+            if self.options.sender_rate
+            else f"the long-code default {rate:g}/s"
+        )
+        return (
+            f"{self.options.senders} long-code senders, round robin, each at {how} "
+            f"(aggregate cap {self.options.senders * rate:g} msg/s; no override)"
+            if not self.options.sender_rate
+            else f"{self.options.senders} long-code senders, round robin, each with a {how} "
+            f"(aggregate cap {self.options.senders * rate:g} msg/s)"
+        )
 
     def body(self, index: int) -> str:
         return f"Switchboard bench {self.run_id} msg {index:06d}: your code is {index % 10_000:04d}"
@@ -600,8 +646,10 @@ class Rig:
                 self.ids = held
         if len(self.ids) != count:
             raise SystemExit(f"created {len(self.ids)} messages, expected {count}")
-        say(f"created {count} messages with {'sms_send' if self.options.create == 'service' else 'bulk_create'}"
-            f" in {time.perf_counter() - started:.1f} s")
+        say(
+            f"created {count} messages with {'sms_send' if self.options.create == 'service' else 'bulk_create'}"
+            f" in {time.perf_counter() - started:.1f} s"
+        )
 
     # --- workers -------------------------------------------------------------------------------------
 
@@ -609,10 +657,20 @@ class Rig:
         self.worker_serial += 1
         name = f"smsbench{self.worker_serial}"
         argv = [
-            str(VENV_BIN / "celery"), "-A", "bench._sms_rig:worker_app" if self.options.extra_settings else "config", "worker",
-            "--pool", self.options.pool, "--concurrency", str(self.options.concurrency),
-            "--hostname", f"{name}@%h", "--without-gossip", "--without-mingle",
-            "--loglevel", "WARNING",
+            str(VENV_BIN / "celery"),
+            "-A",
+            "bench._sms_rig:worker_app" if self.options.extra_settings else "config",
+            "worker",
+            "--pool",
+            self.options.pool,
+            "--concurrency",
+            str(self.options.concurrency),
+            "--hostname",
+            f"{name}@%h",
+            "--without-gossip",
+            "--without-mingle",
+            "--loglevel",
+            "WARNING",
         ]
         process = self._spawn(f"worker-{name}", argv)
         process.node = f"{name}@{socket.gethostname()}"  # type: ignore[attr-defined]
@@ -621,10 +679,19 @@ class Rig:
 
     def start_beat(self) -> Process:
         """`celery beat` as deployed: it drives the platform's own recovery (senders' lines, the stalled-item sweep)."""
-        return self._spawn("beat", [
-            str(VENV_BIN / "celery"), "-A", "bench._sms_rig:worker_app" if self.options.extra_settings else "config",
-            "beat", "--schedule", str(self.log_dir / "beat-schedule"), "--loglevel", "WARNING",
-        ])
+        return self._spawn(
+            "beat",
+            [
+                str(VENV_BIN / "celery"),
+                "-A",
+                "bench._sms_rig:worker_app" if self.options.extra_settings else "config",
+                "beat",
+                "--schedule",
+                str(self.log_dir / "beat-schedule"),
+                "--loglevel",
+                "WARNING",
+            ],
+        )
 
     def wait_workers_ready(self, workers: list[Process], timeout: float = 90.0) -> None:
         from config.celery import app
@@ -739,7 +806,13 @@ class Rig:
 
 
 def wait_for_arrivals(
-    rig: Rig, log: SandboxLog, *, timeout: float, on_progress: Any = None, started: float, report_every: float = 3.0,
+    rig: Rig,
+    log: SandboxLog,
+    *,
+    timeout: float,
+    on_progress: Any = None,
+    started: float,
+    report_every: float = 3.0,
     backends: BackendCpu | None = None,
 ) -> bool:
     """Polls the sandbox until every message arrived at least once. Returns whether they all did."""
@@ -755,7 +828,9 @@ def wait_for_arrivals(
             return True
         if time.monotonic() - last_report >= report_every:
             elapsed = time.monotonic() - started
-            say(f"  {elapsed:6.1f} s: {log.distinct}/{rig.options.messages} at the sandbox ({log.distinct / elapsed:.0f}/s)")
+            say(
+                f"  {elapsed:6.1f} s: {log.distinct}/{rig.options.messages} at the sandbox ({log.distinct / elapsed:.0f}/s)"
+            )
             last_report = time.monotonic()
         time.sleep(0.25)
     return False

@@ -58,7 +58,9 @@ def run(args: argparse.Namespace) -> dict:
     from telephony.registry.models import TwilioAccount
     from tenants.services import tenant_onboard
 
-    say(f"scratch database: {connection.settings_dict['NAME']}; code {_scratch.code_version()}; load average {_scratch.load_average()}")
+    say(
+        f"scratch database: {connection.settings_dict['NAME']}; code {_scratch.code_version()}; load average {_scratch.load_average()}"
+    )
     call_command("migrate_schemas", shared=True, interactive=False, verbosity=0)
     call_command("setup_platform", stdout=io.StringIO())
     onboarded = tenant_onboard(name="Campaign bench", slug="campaignbench", admin_email="bench@example.com")
@@ -76,10 +78,13 @@ def run(args: argparse.Namespace) -> dict:
         SenderNumber.objects.create(phone_number=SENDER, is_default=True, status=SenderNumber.Status.VERIFIED)
         filler = [f"+1212{3_000_000 + n:07d}" for n in range(max(0, args.opt_outs - len(opted_out)))]
         OptOut.objects.bulk_create(
-            [OptOut(phone_number=number, source=OptOut.Source.STOP_REPLY) for number in [*opted_out, *filler]], batch_size=5000
+            [OptOut(phone_number=number, source=OptOut.Source.STOP_REPLY) for number in [*opted_out, *filler]],
+            batch_size=5000,
         )
-    say(f"tenant {tenant.schema_name}: {count} recipients per campaign, {len(opted_out)} of them opted out, "
-        f"{args.opt_outs} numbers on the opt-out list")
+    say(
+        f"tenant {tenant.schema_name}: {count} recipients per campaign, {len(opted_out)} of them opted out, "
+        f"{args.opt_outs} numbers on the opt-out list"
+    )
 
     client = APIClient(HTTP_HOST=onboarded.domain, HTTP_AUTHORIZATION=f"Bearer {onboarded.api_key}")
     rows = [{"to": number, "variables": {"first_name": f"Name{n}"}} for n, number in enumerate(recipients)]
@@ -95,7 +100,11 @@ def run(args: argparse.Namespace) -> dict:
 
     def post_csv() -> dict:
         upload = SimpleUploadedFile("list.csv", csv_text.getvalue().encode(), content_type="text/csv")
-        return client.post("/api/v1/campaigns/", {"name": "Bench CSV", "channel": "sms", "body": body, "file": upload}, format="multipart").json()
+        return client.post(
+            "/api/v1/campaigns/",
+            {"name": "Bench CSV", "channel": "sms", "body": body, "file": upload},
+            format="multipart",
+        ).json()
 
     def per_row_checks() -> None:
         for number in recipients:
@@ -122,7 +131,10 @@ def run(args: argparse.Namespace) -> dict:
                 started = time.perf_counter()
                 step()
                 timings[label].append(time.perf_counter() - started)
-        say(f"round {round_number}/{args.rounds}: " + ", ".join(f"{label} {values[-1]:.2f} s" for label, values in timings.items()))
+        say(
+            f"round {round_number}/{args.rounds}: "
+            + ", ".join(f"{label} {values[-1]:.2f} s" for label, values in timings.items())
+        )
 
     with tenant_context(tenant):
         written = Communication.objects.count()
@@ -130,10 +142,14 @@ def run(args: argparse.Namespace) -> dict:
     if written != campaigns * (count - len(opted_out)):
         raise SystemExit(f"{written} rows written for {campaigns} campaigns")
     median = {label: statistics.median(values) for label, values in timings.items()}
-    say(f"POST /api/v1/campaigns/ with {count} recipients: JSON {median['json']:.2f} s ({count / median['json']:.0f} recipients/s), "
-        f"CSV {median['csv']:.2f} s ({count / median['csv']:.0f} recipients/s)")
-    say(f"destination checks alone: per row {median['per_row_checks']:.2f} s, as a list {median['list_checks']:.2f} s "
-        f"({median['per_row_checks'] / median['list_checks']:.1f}x)")
+    say(
+        f"POST /api/v1/campaigns/ with {count} recipients: JSON {median['json']:.2f} s ({count / median['json']:.0f} recipients/s), "
+        f"CSV {median['csv']:.2f} s ({count / median['csv']:.0f} recipients/s)"
+    )
+    say(
+        f"destination checks alone: per row {median['per_row_checks']:.2f} s, as a list {median['list_checks']:.2f} s "
+        f"({median['per_row_checks'] / median['list_checks']:.1f}x)"
+    )
     return {
         "benchmark": "campaign_create",
         "commit": _scratch.code_version(),

@@ -45,7 +45,9 @@ def main() -> None:
     parse(template)  # warm the parse cache, as a long-running worker would have it
 
     def run_once() -> str:
-        return render(template, values, voice="Polly.Joanna-Neural", language="en-US", rate="slow", audio_urls=audio_urls).twiml
+        return render(
+            template, values, voice="Polly.Joanna-Neural", language="en-US", rate="slow", audio_urls=audio_urls
+        ).twiml
 
     sample = run_once()
     per_round = []
@@ -60,8 +62,18 @@ def main() -> None:
     us = statistics.median(per_round)
     print(f"template: {len(template)} chars, 20 variables (10 with SSML), 2 audio parts; TwiML {len(sample)} bytes")
     print(f"median: {us:.1f} us per render (target <= {TARGET_US} us): {'PASS' if us <= TARGET_US else 'FAIL'}")
-    print(json.dumps({"us_per_render": round(us, 1), "renders": args.renders, "rounds": args.rounds,
-                      "min_us": round(min(per_round), 1), "max_us": round(max(per_round), 1), "target_us": TARGET_US}))
+    print(
+        json.dumps(
+            {
+                "us_per_render": round(us, 1),
+                "renders": args.renders,
+                "rounds": args.rounds,
+                "min_us": round(min(per_round), 1),
+                "max_us": round(max(per_round), 1),
+                "target_us": TARGET_US,
+            }
+        )
+    )
 
 
 if __name__ == "__main__":

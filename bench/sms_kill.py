@@ -57,9 +57,11 @@ def main() -> None:
     parser.add_argument("--kill-at", default="0.2,0.45,0.7", help="fractions of arrivals at which to kill")
     parser.add_argument("--kill-targets", default="child,main,child", help="main or child, one per kill (cycled)")
     parser.add_argument(
-        "--hold-ms", type=int, default=400,
+        "--hold-ms",
+        type=int,
+        default=400,
         help="for a child kill, hold message creates at the sandbox this long first, so the kill lands mid-request "
-             "(0: kill whenever)",
+        "(0: kill whenever)",
     )
     parser.add_argument("--timeout", type=float, default=900.0, help="give up draining after this many seconds")
     parser.add_argument("--seed", type=int, default=None)
@@ -69,9 +71,18 @@ def main() -> None:
     rng = random.Random(args.seed)
     extra = extra_settings_from(args)
     options = RigOptions(
-        messages=args.messages, workers=args.workers, concurrency=args.concurrency, pool=args.pool,
-        senders=args.senders, sender_rate=args.sender_rate, callbacks=args.callbacks, web_workers=args.web_workers,
-        create=args.create, queue=args.queue, keep_logs=args.keep_logs, extra_settings=extra,
+        messages=args.messages,
+        workers=args.workers,
+        concurrency=args.concurrency,
+        pool=args.pool,
+        senders=args.senders,
+        sender_rate=args.sender_rate,
+        callbacks=args.callbacks,
+        web_workers=args.web_workers,
+        create=args.create,
+        queue=args.queue,
+        keep_logs=args.keep_logs,
+        extra_settings=extra,
     )
     fractions = [float(f) for f in args.kill_at.split(",")]
     targets = args.kill_targets.split(",")
@@ -83,8 +94,11 @@ def main() -> None:
         workers = [rig.start_worker() for _ in range(options.workers)]
         rig.start_beat()
         rig.wait_workers_ready(workers)
-        say(f"workers: {options.workers} x celery worker --pool {options.pool} --concurrency {options.concurrency}; "
-            f"settings: {settings_label(options)}; celery beat running; kills planned: " + ", ".join(f"{t} at {f:.0%}" for f, t in plan))
+        say(
+            f"workers: {options.workers} x celery worker --pool {options.pool} --concurrency {options.concurrency}; "
+            f"settings: {settings_label(options)}; celery beat running; kills planned: "
+            + ", ".join(f"{t} at {f:.0%}" for f, t in plan)
+        )
         log = SandboxLog(rig.sandbox_url)
         log.poll()
 
@@ -108,15 +122,19 @@ def main() -> None:
                     except ProcessLookupError:
                         pass
                 replacement = rig.start_worker()
-                detail = (f"SIGKILL main process {worker.pid} of {worker.name} ({len(children)} pool processes went "
-                          f"with it{', ' + str(len(lingering)) + ' killed by the bench' if lingering else ''}); "
-                          f"started {replacement.name}")
+                detail = (
+                    f"SIGKILL main process {worker.pid} of {worker.name} ({len(children)} pool processes went "
+                    f"with it{', ' + str(len(lingering)) + ' killed by the bench' if lingering else ''}); "
+                    f"started {replacement.name}"
+                )
             else:
                 if args.hold_ms:
                     # Hold message creates at the sandbox for a moment, so that the pool process is killed with its
                     # request sent: Twilio gets the message, the worker never hears back, the item stays dispatching.
-                    http_json(f"{rig.sandbox_url}/sandbox/faults",
-                              {"delay_ms": args.hold_ms, "methods": ["POST"], "path_contains": "/Messages"})
+                    http_json(
+                        f"{rig.sandbox_url}/sandbox/faults",
+                        {"delay_ms": args.hold_ms, "methods": ["POST"], "path_contains": "/Messages"},
+                    )
                     time.sleep(args.hold_ms / 2000)
                 # Prefer a pool process that is running a task (an idle one waits on its pipe from the main process).
                 children = descendants(worker.pid)
@@ -125,8 +143,10 @@ def main() -> None:
                 os.kill(victim, signal.SIGKILL)
                 if args.hold_ms:
                     http_json(f"{rig.sandbox_url}/sandbox/faults", {})
-                detail = (f"SIGKILL pool process {victim} of {worker.name} ({'running a task' if busy else 'idle'}); "
-                          "its main process forks a replacement")
+                detail = (
+                    f"SIGKILL pool process {victim} of {worker.name} ({'running a task' if busy else 'idle'}); "
+                    "its main process forks a replacement"
+                )
             kills.append({"at_s": round(elapsed, 2), "arrived": log.distinct, "target": target, "detail": detail})
             say(f"  kill {len(kills)} at {elapsed:.1f} s ({log.distinct}/{options.messages} arrived): {detail}")
 
@@ -150,8 +170,10 @@ def main() -> None:
                 drained = True
                 break
             if now - last_report >= 5.0:
-                say(f"  {now - started:6.1f} s: {log.distinct}/{options.messages} at the sandbox, "
-                    f"{active} pending or dispatching")
+                say(
+                    f"  {now - started:6.1f} s: {log.distinct}/{options.messages} at the sandbox, "
+                    f"{active} pending or dispatching"
+                )
                 last_report = now
             time.sleep(0.25)
         finished = time.monotonic()
@@ -170,32 +192,41 @@ def main() -> None:
         say(f"senders: {rig.senders_description()}")
         say(f"kills: {len(kills)}; recovery by the platform (acks late, visibility timeout, beat's sweep)")
         say(f"statuses at the end: {counts}; attempts per message: {attempts}; sid checks: {checks}")
-        say(f"drained in {seconds:.1f} s (first enqueue -> every message at the sandbox and none pending or "
+        say(
+            f"drained in {seconds:.1f} s (first enqueue -> every message at the sandbox and none pending or "
             f"dispatching){'' if drained else ' -- TIMED OUT'}; last arrival at {last_arrival - started:.1f} s; "
-            f"{last_arrival - started - (kills[-1]['at_s'] if kills else 0):.1f} s after the last kill")
+            f"{last_arrival - started - (kills[-1]['at_s'] if kills else 0):.1f} s after the last kill"
+        )
         say(f"smallest gap between two sends of one sender: {spacing['min_gap_x_interval']} x 1/rate")
-        ok = duplicates == 0 and lost == 0 and drained and not checks["without_sid"] and not checks["sid_not_at_sandbox"]
+        ok = (
+            duplicates == 0 and lost == 0 and drained and not checks["without_sid"] and not checks["sid_not_at_sandbox"]
+        )
         say(f"duplicates: {duplicates}, lost: {lost}: {'PASS' if ok else 'FAIL'}")
-        print(json.dumps({
-            "duplicates": duplicates,
-            "lost": lost,
-            "kills": len(kills),
-            "messages": options.messages,
-            "seconds": round(seconds, 2),
-            "drained": drained,
-            "last_arrival_s": round(last_arrival - started, 2),
-            "kill_log": [{k: v for k, v in item.items() if k != "detail"} for item in kills],
-            "stuck": sum(counts.get(status, 0) for status in ACTIVE_STATUSES),
-            "reattempted": sum(n for a, n in attempts.items() if a > 1),
-            "without_sid": checks["without_sid"],
-            "sid_not_at_sandbox": checks["sid_not_at_sandbox"],
-            "workers": options.workers,
-            "pool": options.pool,
-            "concurrency": options.concurrency,
-            "senders": options.senders,
-            "callbacks_mode": options.callbacks,
-            "settings": "as-is" if not options.extra_settings else options.extra_settings,
-        }), flush=True)
+        print(
+            json.dumps(
+                {
+                    "duplicates": duplicates,
+                    "lost": lost,
+                    "kills": len(kills),
+                    "messages": options.messages,
+                    "seconds": round(seconds, 2),
+                    "drained": drained,
+                    "last_arrival_s": round(last_arrival - started, 2),
+                    "kill_log": [{k: v for k, v in item.items() if k != "detail"} for item in kills],
+                    "stuck": sum(counts.get(status, 0) for status in ACTIVE_STATUSES),
+                    "reattempted": sum(n for a, n in attempts.items() if a > 1),
+                    "without_sid": checks["without_sid"],
+                    "sid_not_at_sandbox": checks["sid_not_at_sandbox"],
+                    "workers": options.workers,
+                    "pool": options.pool,
+                    "concurrency": options.concurrency,
+                    "senders": options.senders,
+                    "callbacks_mode": options.callbacks,
+                    "settings": "as-is" if not options.extra_settings else options.extra_settings,
+                }
+            ),
+            flush=True,
+        )
     finally:
         rig.teardown()
 

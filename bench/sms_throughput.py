@@ -58,17 +58,28 @@ def main() -> None:
     parser.add_argument("--timeout", type=float, default=600.0, help="give up on arrivals after this many seconds")
     args = parser.parse_args()
     options = RigOptions(
-        messages=args.messages, workers=args.workers, concurrency=args.concurrency, pool=args.pool,
-        senders=args.senders, sender_rate=args.sender_rate, callbacks=args.callbacks, web_workers=args.web_workers,
-        create=args.create, queue=args.queue, keep_logs=args.keep_logs, extra_settings=extra_settings_from(args),
+        messages=args.messages,
+        workers=args.workers,
+        concurrency=args.concurrency,
+        pool=args.pool,
+        senders=args.senders,
+        sender_rate=args.sender_rate,
+        callbacks=args.callbacks,
+        web_workers=args.web_workers,
+        create=args.create,
+        queue=args.queue,
+        keep_logs=args.keep_logs,
+        extra_settings=extra_settings_from(args),
     )
     rig = Rig(options)
     try:
         rig.setup()
         workers = [rig.start_worker() for _ in range(options.workers)]
         rig.wait_workers_ready(workers)
-        say(f"workers: {options.workers} x celery -A {'bench._sms_rig:worker_app' if options.extra_settings else 'config'} "
-            f"worker --pool {options.pool} --concurrency {options.concurrency}; settings: {settings_label(options)}")
+        say(
+            f"workers: {options.workers} x celery -A {'bench._sms_rig:worker_app' if options.extra_settings else 'config'} "
+            f"worker --pool {options.pool} --concurrency {options.concurrency}; settings: {settings_label(options)}"
+        )
         log = SandboxLog(rig.sandbox_url)
         log.poll()
 
@@ -81,8 +92,10 @@ def main() -> None:
         host_before = host_cpu_ticks()
         bench_before = time.process_time()
         started = rig.enqueue_all()
-        say(f"queued {options.messages} in {rig.enqueued_at - started:.2f} s (this process, sharing the cores with the "
-            f"workers: {rig.enqueue_cpu * 1000 / options.messages:.2f} ms CPU per message)")
+        say(
+            f"queued {options.messages} in {rig.enqueued_at - started:.2f} s (this process, sharing the cores with the "
+            f"workers: {rig.enqueue_cpu * 1000 / options.messages:.2f} ms CPU per message)"
+        )
         complete = wait_for_arrivals(rig, log, timeout=args.timeout, started=started, backends=backends)
         finished = max(log.first_arrival_monotonic.values()) if log.first_arrival_monotonic else time.monotonic()
         cpu_after = tree_cpu_seconds(worker_pids)
@@ -117,60 +130,77 @@ def main() -> None:
         callbacks_mode = (
             "sink: status callbacks go to a minimal asyncio HTTP responder (200, empty TwiML), not the Django app; "
             "their cost to the platform's web tier is NOT included"
-            if options.callbacks == "sink" else
-            f"web: status callbacks go to the real Django app (gunicorn config.wsgi, {options.web_workers} gthread "
+            if options.callbacks == "sink"
+            else f"web: status callbacks go to the real Django app (gunicorn config.wsgi, {options.web_workers} gthread "
             "workers x 4 threads) on the same 2 cores, signature-checked and applied to the Communications"
         )
 
         say()
-        say(f"senders: {rig.senders_description()}; smallest gap between two sends of one sender "
-            f"{spacing['min_gap_x_interval']} x 1/rate, {spacing['gaps_under_0_7']} gaps under 0.7 x 1/rate")
+        say(
+            f"senders: {rig.senders_description()}; smallest gap between two sends of one sender "
+            f"{spacing['min_gap_x_interval']} x 1/rate, {spacing['gaps_under_0_7']} gaps under 0.7 x 1/rate"
+        )
         say(f"callbacks: {callbacks_mode}")
-        say(f"           {callbacks['sent']} sent by the sandbox, {callbacks['ok']} answered 2xx, {callbacks['failed']} failed")
+        say(
+            f"           {callbacks['sent']} sent by the sandbox, {callbacks['ok']} answered 2xx, {callbacks['failed']} failed"
+        )
         say(f"statuses after settling: {counts}; sid checks: {checks}")
-        say(f"{options.messages} messages in {seconds:.2f} s (first enqueue -> last arrival at the sandbox); "
+        say(
+            f"{options.messages} messages in {seconds:.2f} s (first enqueue -> last arrival at the sandbox); "
             f"their status callbacks all answered at {callbacks_done - started:.2f} s "
-            f"({options.messages / (callbacks_done - started):.0f} messages/s with callbacks)")
-        say(f"throughput: {per_s:.0f} messages/s (target >= {TARGET_PER_S}): "
-            f"{'PASS' if per_s >= TARGET_PER_S and complete else 'FAIL'}")
-        say(f"worker CPU: {cpu_ms:.2f} ms per message ({cpu_after - cpu_before:.1f} s over {len(worker_pids)} worker trees); "
+            f"({options.messages / (callbacks_done - started):.0f} messages/s with callbacks)"
+        )
+        say(
+            f"throughput: {per_s:.0f} messages/s (target >= {TARGET_PER_S}): "
+            f"{'PASS' if per_s >= TARGET_PER_S and complete else 'FAIL'}"
+        )
+        say(
+            f"worker CPU: {cpu_ms:.2f} ms per message ({cpu_after - cpu_before:.1f} s over {len(worker_pids)} worker trees); "
             f"sandbox {sandbox_ms:.2f} ms, callback receiver {receiver_ms:.2f} ms, this process (enqueue, polling) "
-            f"{bench_ms:.2f} ms per message")
-        say(f"PostgreSQL CPU: {backends_ms:.2f} ms per message in the backends serving the bench database (sampled; "
+            f"{bench_ms:.2f} ms per message"
+        )
+        say(
+            f"PostgreSQL CPU: {backends_ms:.2f} ms per message in the backends serving the bench database (sampled; "
             f"misses short-lived connections), {postgres_ms:.2f} ms in the whole server (shared with anything else "
-            f"running); machine {busy:.0f}% busy")
+            f"running); machine {busy:.0f}% busy"
+        )
         say(f"duplicates: {duplicates}, lost: {lost}: {'PASS' if duplicates == 0 and lost == 0 else 'FAIL'}")
-        print(json.dumps({
-            "messages_per_s": round(per_s, 1),
-            "cpu_ms_per_message": round(cpu_ms, 3),
-            "duplicates": duplicates,
-            "lost": lost,
-            "messages": options.messages,
-            "workers": options.workers,
-            "pool": options.pool,
-            "queue": options.queue,
-            "concurrency": options.concurrency,
-            "senders": options.senders,
-            "sender_rate": options.sender_rate or 1.0,
-            "callbacks_mode": options.callbacks,
-            "settings": "as-is" if not options.extra_settings else options.extra_settings,
-            "seconds": round(seconds, 3),
-            "seconds_incl_callbacks": round(callbacks_done - started, 3),
-            "messages_per_s_incl_callbacks": round(options.messages / (callbacks_done - started), 1),
-            "sandbox_cpu_ms_per_message": round(sandbox_ms, 3),
-            "callback_receiver_cpu_ms_per_message": round(receiver_ms, 3),
-            "bench_process_cpu_ms_per_message": round(bench_ms, 3),
-            "enqueue_seconds": round(rig.enqueued_at - started, 3),
-            "postgres_backends_cpu_ms_per_message": round(backends_ms, 3),
-            "postgres_server_cpu_ms_per_message": round(postgres_ms, 3),
-            "host_busy_pct": round(busy, 1),
-            "callbacks_ok": callbacks["ok"],
-            "callbacks_failed": callbacks["failed"],
-            "without_sid": checks["without_sid"],
-            "sid_not_at_sandbox": checks["sid_not_at_sandbox"],
-            "sender_min_gap_x_interval": spacing["min_gap_x_interval"],
-            "target_per_s": TARGET_PER_S,
-        }), flush=True)
+        print(
+            json.dumps(
+                {
+                    "messages_per_s": round(per_s, 1),
+                    "cpu_ms_per_message": round(cpu_ms, 3),
+                    "duplicates": duplicates,
+                    "lost": lost,
+                    "messages": options.messages,
+                    "workers": options.workers,
+                    "pool": options.pool,
+                    "queue": options.queue,
+                    "concurrency": options.concurrency,
+                    "senders": options.senders,
+                    "sender_rate": options.sender_rate or 1.0,
+                    "callbacks_mode": options.callbacks,
+                    "settings": "as-is" if not options.extra_settings else options.extra_settings,
+                    "seconds": round(seconds, 3),
+                    "seconds_incl_callbacks": round(callbacks_done - started, 3),
+                    "messages_per_s_incl_callbacks": round(options.messages / (callbacks_done - started), 1),
+                    "sandbox_cpu_ms_per_message": round(sandbox_ms, 3),
+                    "callback_receiver_cpu_ms_per_message": round(receiver_ms, 3),
+                    "bench_process_cpu_ms_per_message": round(bench_ms, 3),
+                    "enqueue_seconds": round(rig.enqueued_at - started, 3),
+                    "postgres_backends_cpu_ms_per_message": round(backends_ms, 3),
+                    "postgres_server_cpu_ms_per_message": round(postgres_ms, 3),
+                    "host_busy_pct": round(busy, 1),
+                    "callbacks_ok": callbacks["ok"],
+                    "callbacks_failed": callbacks["failed"],
+                    "without_sid": checks["without_sid"],
+                    "sid_not_at_sandbox": checks["sid_not_at_sandbox"],
+                    "sender_min_gap_x_interval": spacing["min_gap_x_interval"],
+                    "target_per_s": TARGET_PER_S,
+                }
+            ),
+            flush=True,
+        )
     finally:
         rig.teardown()
 

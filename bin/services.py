@@ -1,9 +1,9 @@
 """Checks for bin/_setup.sh, reading the same settings the platform reads (.env, then the environment).
 
-    python bin/services.py postgres|redis           exit 0 when reachable
-    python bin/services.py postgres-is-local|redis-is-local
-    python bin/services.py redis-port
-    python bin/services.py create-database          creates DATABASE_URL's database when missing
+python bin/services.py postgres|redis           exit 0 when reachable
+python bin/services.py postgres-is-local|redis-is-local
+python bin/services.py redis-port
+python bin/services.py create-database          creates DATABASE_URL's database when missing
 """
 
 import sys

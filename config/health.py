@@ -45,6 +45,9 @@ def readyz(request: HttpRequest) -> JsonResponse:
     checks = {"postgres": _postgres_ok(), "redis": _redis_ok()}
     ready = all(checks.values())
     return JsonResponse(
-        {"status": "ok" if ready else "unavailable", "checks": {name: "ok" if ok else "failed" for name, ok in checks.items()}},
+        {
+            "status": "ok" if ready else "unavailable",
+            "checks": {name: "ok" if ok else "failed" for name, ok in checks.items()},
+        },
         status=200 if ready else 503,
     )

@@ -65,7 +65,9 @@ class PageNumberPagination(pagination.PageNumberPagination):
         }
 
 
-def problem(status: int, detail: str, *, code: str | None = None, errors: dict[str, Any] | None = None) -> dict[str, Any]:
+def problem(
+    status: int, detail: str, *, code: str | None = None, errors: dict[str, Any] | None = None
+) -> dict[str, Any]:
     title = HTTPStatus(status).phrase
     body: dict[str, Any] = {
         "type": f"urn:switchboard:problem:{code or title.lower().replace(' ', '-')}",

@@ -16,7 +16,9 @@ BASE_DOMAIN = env("BASE_DOMAIN", default="localhost")
 PUBLIC_HOST_ALIASES = env.list("PUBLIC_HOST_ALIASES", default=["127.0.0.1"])
 ALLOWED_HOSTS = env.list("DJANGO_ALLOWED_HOSTS", default=[BASE_DOMAIN, f".{BASE_DOMAIN}", *PUBLIC_HOST_ALIASES])
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
-SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if env.bool("TRUST_X_FORWARDED_PROTO", default=False) else None
+SECURE_PROXY_SSL_HEADER = (
+    ("HTTP_X_FORWARDED_PROTO", "https") if env.bool("TRUST_X_FORWARDED_PROTO", default=False) else None
+)
 SESSION_COOKIE_SECURE = env.bool("SESSION_COOKIE_SECURE", default=not DEBUG)
 CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
 
@@ -146,8 +148,12 @@ MAILERS = {
         "OPTIONS": {
             option.lower(): _email[key]
             for key, option in [
-                ("EMAIL_HOST", "HOST"), ("EMAIL_PORT", "PORT"), ("EMAIL_HOST_USER", "USERNAME"),
-                ("EMAIL_HOST_PASSWORD", "PASSWORD"), ("EMAIL_USE_TLS", "USE_TLS"), ("EMAIL_USE_SSL", "USE_SSL"),
+                ("EMAIL_HOST", "HOST"),
+                ("EMAIL_PORT", "PORT"),
+                ("EMAIL_HOST_USER", "USERNAME"),
+                ("EMAIL_HOST_PASSWORD", "PASSWORD"),
+                ("EMAIL_USE_TLS", "USE_TLS"),
+                ("EMAIL_USE_SSL", "USE_SSL"),
                 ("EMAIL_FILE_PATH", "FILE_PATH"),
             ]
             if _email.get(key)

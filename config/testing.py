@@ -83,17 +83,48 @@ def platform_processes(
 ) -> Iterator[PlatformProcesses]:
     """A Celery worker (4 processes) and a gunicorn web server, as in production, on the test data."""
     log_dir = tmp_path_factory.mktemp("platform-logs")
-    platform = PlatformProcesses(web_port=_free_port(), mail_dir=tmp_path_factory.mktemp("worker-mail"), log_dir=log_dir)
+    platform = PlatformProcesses(
+        web_port=_free_port(), mail_dir=tmp_path_factory.mktemp("worker-mail"), log_dir=log_dir
+    )
     env = _environment(platform.web_port, platform.mail_dir)
     redis.Redis.from_url(settings.CELERY_BROKER_URL).delete("celery")  # nothing left over from earlier runs
     commands = {
-        "worker": [sys.executable, "-m", "celery", "-A", "config", "worker", "--concurrency=4", "--loglevel=INFO",
-                   "--without-mingle", "--without-gossip", f"--hostname=test-worker-{os.getpid()}@%h"],
-        "web": [sys.executable, "-m", "gunicorn", "config.wsgi:application", "--bind", f"127.0.0.1:{platform.web_port}",
-                "--workers", "2", "--threads", "4", "--access-logfile", "-"],
+        "worker": [
+            sys.executable,
+            "-m",
+            "celery",
+            "-A",
+            "config",
+            "worker",
+            "--concurrency=4",
+            "--loglevel=INFO",
+            "--without-mingle",
+            "--without-gossip",
+            f"--hostname=test-worker-{os.getpid()}@%h",
+        ],
+        "web": [
+            sys.executable,
+            "-m",
+            "gunicorn",
+            "config.wsgi:application",
+            "--bind",
+            f"127.0.0.1:{platform.web_port}",
+            "--workers",
+            "2",
+            "--threads",
+            "4",
+            "--access-logfile",
+            "-",
+        ],
     }
     processes = [
-        subprocess.Popen(command, cwd=settings.BASE_DIR, env=env, stdout=(log_dir / f"{name}.log").open("w"), stderr=subprocess.STDOUT)
+        subprocess.Popen(
+            command,
+            cwd=settings.BASE_DIR,
+            env=env,
+            stdout=(log_dir / f"{name}.log").open("w"),
+            stderr=subprocess.STDOUT,
+        )
         for name, command in commands.items()
     ]
     try:

@@ -38,7 +38,10 @@ from voice.models import VoiceMessage
 from voice.templating import MissingValuesError
 
 IDEMPOTENCY_PARAMETER = OpenApiParameter(
-    "Idempotency-Key", str, OpenApiParameter.HEADER, description="Same key within 24 h: the first answer, nothing sent again."
+    "Idempotency-Key",
+    str,
+    OpenApiParameter.HEADER,
+    description="Same key within 24 h: the first answer, nothing sent again.",
 )
 
 
@@ -65,7 +68,9 @@ def _refusing(send: Any) -> Communication:
     except PolicyError as error:
         raise PolicyRefused(error) from error
     except MissingValuesError as error:
-        raise exceptions.ValidationError({"variables": [f"Missing value for '{name}'." for name in error.variables]}) from error
+        raise exceptions.ValidationError(
+            {"variables": [f"Missing value for '{name}'." for name in error.variables]}
+        ) from error
 
 
 class FiltersOnListOnly:
@@ -78,7 +83,9 @@ class FiltersOnListOnly:
         return super().filter_queryset(queryset) if self.action == "list" else queryset  # type: ignore[misc]
 
 
-class _CommunicationViewSet(FiltersOnListOnly, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+class _CommunicationViewSet(
+    FiltersOnListOnly, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet
+):
     serializer_class = CommunicationSerializer
     filterset_class = ChannelCommunicationFilter
     channel: str
@@ -86,7 +93,9 @@ class _CommunicationViewSet(FiltersOnListOnly, mixins.ListModelMixin, mixins.Ret
     def get_queryset(self) -> QuerySet[Communication]:
         return selectors.communication_list(channel=self.channel)
 
-    @extend_schema(request=None, responses={200: CommunicationSerializer, 409: OpenApiResponse(description="Too late to cancel.")})
+    @extend_schema(
+        request=None, responses={200: CommunicationSerializer, 409: OpenApiResponse(description="Too late to cancel.")}
+    )
     @action(detail=True, methods=["post"])
     def cancel(self, request: Request, pk: str) -> Response:
         try:
@@ -101,7 +110,9 @@ class MessageViewSet(_CommunicationViewSet):
 
     channel = Communication.Channel.SMS
 
-    @extend_schema(request=MessageCreateSerializer, responses={202: CommunicationSerializer}, parameters=[IDEMPOTENCY_PARAMETER])
+    @extend_schema(
+        request=MessageCreateSerializer, responses={202: CommunicationSerializer}, parameters=[IDEMPOTENCY_PARAMETER]
+    )
     @idempotent("messages")
     def create(self, request: Request) -> Response:
         payload = MessageCreateSerializer(data=request.data)
@@ -127,7 +138,9 @@ class CallViewSet(_CommunicationViewSet):
 
     channel = Communication.Channel.CALL
 
-    @extend_schema(request=CallCreateSerializer, responses={202: CommunicationSerializer}, parameters=[IDEMPOTENCY_PARAMETER])
+    @extend_schema(
+        request=CallCreateSerializer, responses={202: CommunicationSerializer}, parameters=[IDEMPOTENCY_PARAMETER]
+    )
     @idempotent("calls")
     def create(self, request: Request) -> Response:
         payload = CallCreateSerializer(data=request.data)
@@ -149,7 +162,9 @@ class CallViewSet(_CommunicationViewSet):
         return Response(CommunicationSerializer(communication).data, status=status.HTTP_202_ACCEPTED)
 
 
-class CommunicationLogViewSet(FiltersOnListOnly, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+class CommunicationLogViewSet(
+    FiltersOnListOnly, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet
+):
     """Every call and SMS, both directions: the communication log."""
 
     serializer_class = CommunicationSerializer
@@ -167,7 +182,9 @@ class PlatformErrorViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
     queryset = PlatformError.objects.all()
 
 
-class OptOutViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.DestroyModelMixin, viewsets.GenericViewSet):
+class OptOutViewSet(
+    mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.DestroyModelMixin, viewsets.GenericViewSet
+):
     """Numbers that get no SMS from this account: they replied STOP, Twilio refused them (21610), or they were
     added here. Only those added here can be removed here."""
 
@@ -181,7 +198,12 @@ class OptOutViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.Des
         opt_out = services.opt_out_add(phone_number=payload.validated_data["phone_number"], source=OptOut.Source.MANUAL)
         return Response(OptOutSerializer(opt_out).data, status=status.HTTP_201_CREATED)
 
-    @extend_schema(responses={204: OpenApiResponse(description="Removed."), 409: OpenApiResponse(description="They opted out themselves.")})
+    @extend_schema(
+        responses={
+            204: OpenApiResponse(description="Removed."),
+            409: OpenApiResponse(description="They opted out themselves."),
+        }
+    )
     def destroy(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         try:
             services.opt_out_remove(opt_out=self.get_object())
@@ -190,7 +212,9 @@ class OptOutViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.Des
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
-class SenderNumberViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.DestroyModelMixin, viewsets.GenericViewSet):
+class SenderNumberViewSet(
+    mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.DestroyModelMixin, viewsets.GenericViewSet
+):
     """Numbers the tenant sends from. A registered number is pending, and refused as a sender, until Twilio has
     confirmed that the tenant's account owns it (or has it as a verified caller ID); registering it again checks
     it again."""
@@ -219,11 +243,17 @@ class TwilioAccountView(APIView):
         account = get_object_or_404(TwilioAccount, tenant=connection.tenant)
         return Response(TwilioAccountSerializer(account).data)
 
-    @extend_schema(request=OwnCredentialsSerializer, responses={202: TwilioAccountSerializer}, summary="Use your own Twilio account")
+    @extend_schema(
+        request=OwnCredentialsSerializer,
+        responses={202: TwilioAccountSerializer},
+        summary="Use your own Twilio account",
+    )
     def put(self, request: Request) -> Response:
         payload = OwnCredentialsSerializer(data=request.data)
         payload.is_valid(raise_exception=True)
-        account = registry_services.twilio_account_set_own_credentials(tenant=connection.tenant, **payload.validated_data)
+        account = registry_services.twilio_account_set_own_credentials(
+            tenant=connection.tenant, **payload.validated_data
+        )
         return Response(TwilioAccountSerializer(account).data, status=status.HTTP_202_ACCEPTED)
 
     @extend_schema(request=None, responses={202: TwilioAccountSerializer}, summary="Use a subaccount of the platform")
@@ -239,7 +269,9 @@ class CampaignViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
     queryset = Campaign.objects.all()
     parser_classes = [JSONParser, MultiPartParser, FormParser]
 
-    @extend_schema(request=CampaignCreateSerializer, responses={202: CampaignSerializer}, parameters=[IDEMPOTENCY_PARAMETER])
+    @extend_schema(
+        request=CampaignCreateSerializer, responses={202: CampaignSerializer}, parameters=[IDEMPOTENCY_PARAMETER]
+    )
     @idempotent("campaigns")
     def create(self, request: Request) -> Response:
         payload = CampaignCreateSerializer(data=request.data)

@@ -39,7 +39,10 @@ def recipients_from_upload(upload: UploadedFile) -> list[Recipient]:
     """The recipients of an uploaded CSV (UTF-8, with or without a byte order mark)."""
     if upload.size is not None and upload.size > MAX_CSV_BYTES:
         raise policies.PolicyError(
-            f"The CSV is {upload.size / 1_048_576:.1f} MB; at most {MAX_CSV_BYTES // 1_048_576} MB.", code="too-large", status=400, field="file"
+            f"The CSV is {upload.size / 1_048_576:.1f} MB; at most {MAX_CSV_BYTES // 1_048_576} MB.",
+            code="too-large",
+            status=400,
+            field="file",
         )
     return recipients_from_csv(upload.read().decode("utf-8-sig", errors="replace"))
 
@@ -48,7 +51,9 @@ def recipients_from_csv(content: str) -> list[Recipient]:
     """Rows of a CSV with a `to` column; every other column is a variable of that row."""
     reader = csv.DictReader(io.StringIO(content.lstrip("\ufeff")))
     if not reader.fieldnames or "to" not in reader.fieldnames:
-        raise policies.PolicyError("The CSV needs a header row with a 'to' column.", code="bad-csv", status=400, field="file")
+        raise policies.PolicyError(
+            "The CSV needs a header row with a 'to' column.", code="bad-csv", status=400, field="file"
+        )
     return [
         # An empty cell is a missing value, not an empty one.
         Recipient(row=number, to=(row.pop("to") or "").strip(), variables={k: v for k, v in row.items() if k and v})
@@ -75,11 +80,15 @@ def campaign_create(
     number (replies land in one thread), and a pool of n long codes sends about n times as fast as one."""
     recipients = list(recipients)
     if len(recipients) > MAX_RECIPIENTS:
-        raise policies.PolicyError(f"At most {MAX_RECIPIENTS} recipients per campaign.", code="too-many", status=400, field="recipients")
+        raise policies.PolicyError(
+            f"At most {MAX_RECIPIENTS} recipients per campaign.", code="too-many", status=400, field="recipients"
+        )
     pool = policies.senders_checked(numbers=senders) if senders else [policies.sender_checked(from_=from_).phone_number]
     # A call's text is the same template for every row: checked, and its variables read, once.
     call_variables = (
-        spoken_variables(voice_message.template_text if voice_message else body, field="body") if channel == Communication.Channel.CALL else []
+        spoken_variables(voice_message.template_text if voice_message else body, field="body")
+        if channel == Communication.Channel.CALL
+        else []
     )
     twilio_account_usable(tenant)
     scheduled = send_at is not None and send_at > timezone.now()
@@ -92,7 +101,11 @@ def campaign_create(
         except policies.PolicyError as error:
             invalid.append({"row": recipient.row, "to": recipient.to, "reason": error.message})
     # One query for the whole list rather than one per row.
-    opted_out = policies.opted_out_among(numbers=[number for _, number in reachable]) if channel == Communication.Channel.SMS else set()
+    opted_out = (
+        policies.opted_out_among(numbers=[number for _, number in reachable])
+        if channel == Communication.Channel.SMS
+        else set()
+    )
     seen: set[str] = set()
     for recipient, number in reachable:
         try:
@@ -151,15 +164,25 @@ def _communication_for(
         text = sms_text(body=body or None, voice_message=voice_message, variables=recipient.variables)
         shape = sms_shape(text)
         return Communication(
-            channel=channel, to_number=number, from_number=sender, content=text, encoding=shape.encoding,
-            segments=shape.segments, voice_message=voice_message, variables=recipient.variables,
+            channel=channel,
+            to_number=number,
+            from_number=sender,
+            content=text,
+            encoding=shape.encoding,
+            segments=shape.segments,
+            voice_message=voice_message,
+            variables=recipient.variables,
         )
     missing = [name for name in call_variables if recipient.variables.get(name) is None]
     if missing:
         raise templating.MissingValuesError(missing, [])
     return Communication(
-        channel=channel, to_number=number, from_number=sender, content="" if voice_message else body,
-        voice_message=voice_message, variables=recipient.variables,
+        channel=channel,
+        to_number=number,
+        from_number=sender,
+        content="" if voice_message else body,
+        voice_message=voice_message,
+        variables=recipient.variables,
     )
 
 
@@ -227,7 +250,9 @@ def campaign_cancel(*, campaign: Campaign) -> Campaign:
     with transaction.atomic():
         campaign.status = Campaign.Status.CANCELED
         campaign.save(update_fields=["status", "updated_at"])
-        campaign.communications.filter(status__in=NOT_YET_SENT).update(status=Status.CANCELED, updated_at=timezone.now())
+        campaign.communications.filter(status__in=NOT_YET_SENT).update(
+            status=Status.CANCELED, updated_at=timezone.now()
+        )
     return campaign
 
 

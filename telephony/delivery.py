@@ -124,7 +124,9 @@ def _base_url() -> str:
 
 
 def _status_callback_url(communication: Communication) -> str:
-    path = reverse("twilio-status-callback", urlconf="config.urls_tenants", kwargs={"token": communication.public_token})
+    path = reverse(
+        "twilio-status-callback", urlconf="config.urls_tenants", kwargs={"token": communication.public_token}
+    )
     return _base_url() + path
 
 
@@ -134,14 +136,18 @@ def _twiml_url(communication: Communication) -> str:
         if communication.voice_message is not None:
             document = twiml_document_create(message=communication.voice_message, variables=communication.variables)
         else:
-            rendered = render(communication.content, communication.variables, voice="Polly.Joanna-Neural", language="en-US")
+            rendered = render(
+                communication.content, communication.variables, voice="Polly.Joanna-Neural", language="en-US"
+            )
             document = TwimlDocument.objects.create(variables=communication.variables, xml=rendered.twiml)
         Communication.objects.filter(pk=communication.pk).update(twiml_document=document)
     path = reverse("twiml-document", urlconf="config.urls_tenants", kwargs={"token": document.public_token})
     return _base_url() + path
 
 
-def _begin_attempt(communication: Communication, gateway: TwilioGateway, *, per_second: float | None) -> Verdict | Attempt:
+def _begin_attempt(
+    communication: Communication, gateway: TwilioGateway, *, per_second: float | None
+) -> Verdict | Attempt:
     """Claims the item for one attempt, or says why not now (a Verdict). Unless it already runs at a slot of
     its sender's (per_second None), it takes one first at that rate: now, soon (run again then), or by
     joining the sender's line (nothing to do until the line's pump queues it with its slot)."""
@@ -153,7 +159,10 @@ def _begin_attempt(communication: Communication, gateway: TwilioGateway, *, per_
         reconcile_since = communication.attempt_started_at
     elif communication.status != Status.PENDING:
         return DONE  # canceled, scheduled for later, or already with Twilio
-    if communication.campaign_id and Campaign.objects.filter(pk=communication.campaign_id, status=Campaign.Status.PAUSED).exists():
+    if (
+        communication.campaign_id
+        and Campaign.objects.filter(pk=communication.campaign_id, status=Campaign.Status.PAUSED).exists()
+    ):
         return DONE  # stays pending; resuming the campaign queues it again
     # Made before the token is taken, so that a token is followed by its request at once and sends keep the
     # spacing of their tokens.
@@ -197,7 +206,16 @@ def _claim(communication: Communication) -> bool:
     now = timezone.now()
     with connection.cursor() as cursor:
         cursor.execute(
-            _CLAIM_SQL, [Status.DISPATCHING, now, communication.attempts + 1, now, communication.pk, communication.status, communication.attempts]
+            _CLAIM_SQL,
+            [
+                Status.DISPATCHING,
+                now,
+                communication.attempts + 1,
+                now,
+                communication.pk,
+                communication.status,
+                communication.attempts,
+            ],
         )
         claimed = cursor.rowcount
     if claimed:
@@ -215,10 +233,14 @@ def _find_earlier_send(gateway: TwilioGateway, communication: Communication, sin
     if not result.ok:
         return result
     known = set(
-        Communication.objects.filter(twilio_sid__in=[r.sid for r in result.payload]).values_list("twilio_sid", flat=True)
+        Communication.objects.filter(twilio_sid__in=[r.sid for r in result.payload]).values_list(
+            "twilio_sid", flat=True
+        )
     )
     for resource in result.payload:
-        same_body = communication.channel == Communication.Channel.CALL or resource.extra.get("body") == communication.content
+        same_body = (
+            communication.channel == Communication.Channel.CALL or resource.extra.get("body") == communication.content
+        )
         if resource.sid not in known and same_body:
             return GatewayResult(outcome=Outcome.SUCCESS, payload=resource)
     return GatewayResult(outcome=Outcome.SUCCESS, payload=None)
@@ -249,7 +271,9 @@ def _record_success(communication_id: int, resource: SentResource) -> None:
     the request was on its way back. Each UPDATE decides on the row as it is when it runs."""
     takes_twilios = [Status.DISPATCHING, *replaceable_by(resource.status)]
     with connection.cursor() as cursor:
-        cursor.execute(_RECORD_SUCCESS_SQL, [resource.sid, timezone.now(), takes_twilios, resource.status, communication_id])
+        cursor.execute(
+            _RECORD_SUCCESS_SQL, [resource.sid, timezone.now(), takes_twilios, resource.status, communication_id]
+        )
 
 
 def _record_failure(communication_id: int, result: GatewayResult) -> Verdict:
@@ -264,7 +288,9 @@ def _record_failure(communication_id: int, result: GatewayResult) -> Verdict:
         else:
             communication.status = Status.FAILED
             if result.outcome is Outcome.RETRYABLE:
-                communication.error_message = f"Gave up after {communication.attempts} attempts: {communication.error_message}"
+                communication.error_message = (
+                    f"Gave up after {communication.attempts} attempts: {communication.error_message}"
+                )
         communication.save()
     if communication.status == Status.FAILED:
         if result.twilio_code == UNSUBSCRIBED_CODE and communication.channel == Communication.Channel.SMS:
@@ -333,7 +359,10 @@ def hang_up(*, communication_id: int) -> None:
         result = _gateway().cancel_call(sid=communication.twilio_sid)
         if not result.ok:
             platform_error_record(
-                source="hang up call", message=result.message, twilio_code=result.twilio_code, communication=communication
+                source="hang up call",
+                message=result.message,
+                twilio_code=result.twilio_code,
+                communication=communication,
             )
 
 

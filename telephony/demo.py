@@ -38,7 +38,9 @@ def demo_sender_seed(*, tenant: Tenant, phone_number: str) -> SenderNumber:
     if owned.ok and owned.payload is None:
         owned = gateway.buy_number(phone_number=phone_number)
     if not owned.ok:
-        raise DemoSetupError(f"The demo's subaccount could not get {phone_number}: Twilio {owned.twilio_code}: {owned.message}")
+        raise DemoSetupError(
+            f"The demo's subaccount could not get {phone_number}: Twilio {owned.twilio_code}: {owned.message}"
+        )
     with tenant_context(tenant):
         sender = sender_number_register(phone_number=phone_number, is_default=True)
         # Checked here rather than only by the queued task, which then finds it verified.
@@ -55,7 +57,9 @@ def _wait_for_sandbox() -> None:
             )
         time.sleep(0.5)
     if not answer.ok:
-        raise DemoSetupError(f"The Twilio sandbox refuses the platform's account: Twilio {answer.twilio_code}: {answer.message}")
+        raise DemoSetupError(
+            f"The Twilio sandbox refuses the platform's account: Twilio {answer.twilio_code}: {answer.message}"
+        )
 
 
 def _subaccount_in_sandbox(tenant: Tenant) -> TwilioAccount:
@@ -70,5 +74,7 @@ def _subaccount_in_sandbox(tenant: Tenant) -> TwilioAccount:
     if account.status == TwilioAccount.Status.PROVISIONING:
         account = twilio_subaccount_provision(tenant_id=tenant.pk)
     if not account.is_usable:
-        raise DemoSetupError(f"The demo's Twilio subaccount is {account.get_status_display().lower()}: {account.status_detail}")
+        raise DemoSetupError(
+            f"The demo's Twilio subaccount is {account.get_status_display().lower()}: {account.status_detail}"
+        )
     return account

@@ -22,10 +22,18 @@ class CommunicationFilter(django_filters.FilterSet):
     direction = django_filters.ChoiceFilter(choices=Communication.Direction.choices)
     number = E164Filter(method="filter_number", max_length=32, label="Number", help_text="Matches to or from (E.164).")
     date_from = django_filters.IsoDateTimeFilter(
-        field_name="occurred_at", lookup_expr="gte", label="From (UTC)", help_text="ISO 8601; from this moment on.", widget=MOMENT_INPUT
+        field_name="occurred_at",
+        lookup_expr="gte",
+        label="From (UTC)",
+        help_text="ISO 8601; from this moment on.",
+        widget=MOMENT_INPUT,
     )
     date_to = django_filters.IsoDateTimeFilter(
-        field_name="occurred_at", lookup_expr="lt", label="Until (UTC)", help_text="ISO 8601; before this moment.", widget=MOMENT_INPUT
+        field_name="occurred_at",
+        lookup_expr="lt",
+        label="Until (UTC)",
+        help_text="ISO 8601; before this moment.",
+        widget=MOMENT_INPUT,
     )
 
     class Meta:

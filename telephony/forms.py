@@ -22,13 +22,18 @@ class SenderNumberForm(forms.Form):
     kind = forms.ChoiceField(choices=SenderNumber.Kind.choices, initial=SenderNumber.Kind.LONG_CODE)
     is_default = forms.BooleanField(required=False, label="Default sender")
     messages_per_second = forms.FloatField(
-        required=False, min_value=0.1, max_value=1000, label="Rate (messages/s)",
+        required=False,
+        min_value=0.1,
+        max_value=1000,
+        label="Rate (messages/s)",
         help_text="Only for a number whose limit Twilio raised; otherwise its kind's rate applies.",
     )
 
 
 class OptOutForm(forms.Form):
-    phone_number = E164FormField(max_length=32, label="Number", widget=forms.TextInput(attrs={"placeholder": "+15551234567"}))
+    phone_number = E164FormField(
+        max_length=32, label="Number", widget=forms.TextInput(attrs={"placeholder": "+15551234567"})
+    )
 
 
 class VariablesField(forms.CharField):
@@ -50,7 +55,9 @@ class VariablesField(forms.CharField):
 
 def verified_sender_choices() -> list[tuple[str, str]]:
     verified = SenderNumber.objects.filter(status=SenderNumber.Status.VERIFIED).order_by("-is_default", "phone_number")
-    return [(sender.phone_number, sender.phone_number + (" (default)" if sender.is_default else "")) for sender in verified]
+    return [
+        (sender.phone_number, sender.phone_number + (" (default)" if sender.is_default else "")) for sender in verified
+    ]
 
 
 class SendForm(forms.Form):
@@ -60,14 +67,19 @@ class SendForm(forms.Form):
     to = E164FormField(max_length=32, widget=forms.TextInput(attrs={"placeholder": "+15551234567"}))
     from_number = forms.ChoiceField(required=False, label="From")
     body = forms.CharField(
-        required=False, max_length=MAX_CALL_TEXT, widget=forms.Textarea(attrs={"rows": 3}), label="Text",
+        required=False,
+        max_length=MAX_CALL_TEXT,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        label="Text",
         help_text="The SMS as written, or what the call says: a call's {placeholders} are filled from the variables.",
     )
     voice_message = forms.ModelChoiceField(
         queryset=VoiceMessage.objects.filter(is_active=True), required=False, label="Or a voice message"
     )
     variables = VariablesField(required=False)
-    send_at = forms.DateTimeField(required=False, widget=forms.DateTimeInput(attrs={"type": "datetime-local"}), label="Send at (UTC)")
+    send_at = forms.DateTimeField(
+        required=False, widget=forms.DateTimeInput(attrs={"type": "datetime-local"}), label="Send at (UTC)"
+    )
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -88,18 +100,29 @@ class CampaignForm(forms.Form):
     name = forms.CharField(max_length=200)
     channel = forms.ChoiceField(choices=Communication.Channel.choices, initial=Communication.Channel.SMS, label="Type")
     body = forms.CharField(
-        required=False, max_length=MAX_CALL_TEXT, widget=forms.Textarea(attrs={"rows": 3}), label="Text",
+        required=False,
+        max_length=MAX_CALL_TEXT,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        label="Text",
         help_text="The SMS as written, or what the calls say: a call's {placeholders} come from the list's columns.",
     )
     voice_message = forms.ModelChoiceField(
-        queryset=VoiceMessage.objects.filter(is_active=True), required=False, label="Or a voice message",
+        queryset=VoiceMessage.objects.filter(is_active=True),
+        required=False,
+        label="Or a voice message",
         help_text="Its {placeholders} come from the list's columns.",
     )
-    file = forms.FileField(label="Recipients (CSV)", help_text="A 'to' column with the numbers; every other column is a variable.")
-    senders = forms.MultipleChoiceField(
-        required=False, label="Send from", help_text="None chosen: the default sender. Several: each recipient keeps one of them."
+    file = forms.FileField(
+        label="Recipients (CSV)", help_text="A 'to' column with the numbers; every other column is a variable."
     )
-    send_at = forms.DateTimeField(required=False, widget=forms.DateTimeInput(attrs={"type": "datetime-local"}), label="Send at (UTC)")
+    senders = forms.MultipleChoiceField(
+        required=False,
+        label="Send from",
+        help_text="None chosen: the default sender. Several: each recipient keeps one of them.",
+    )
+    send_at = forms.DateTimeField(
+        required=False, widget=forms.DateTimeInput(attrs={"type": "datetime-local"}), label="Send at (UTC)"
+    )
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)

@@ -159,7 +159,9 @@ class TwilioGateway:
         return GatewayResult(outcome=Outcome.SUCCESS, payload=convert(value))
 
     def verify_credentials(self) -> GatewayResult:
-        return self._call(lambda: self._client.api.v2010.accounts(self.account_sid).fetch(), lambda account: account.status)
+        return self._call(
+            lambda: self._client.api.v2010.accounts(self.account_sid).fetch(), lambda account: account.status
+        )
 
     def create_subaccount(self, *, friendly_name: str) -> GatewayResult:
         """payload: (sid, auth_token) of the new subaccount."""
@@ -178,7 +180,9 @@ class TwilioGateway:
             kwargs["status_callback"] = status_callback
         return self._call(
             lambda: self._client.messages.create(**kwargs),
-            lambda message: SentResource(sid=message.sid, status=message.status, extra={"num_segments": message.num_segments}),
+            lambda message: SentResource(
+                sid=message.sid, status=message.status, extra={"num_segments": message.num_segments}
+            ),
         )
 
     def create_call(
@@ -197,7 +201,9 @@ class TwilioGateway:
             kwargs["status_callback_event"] = ["initiated", "ringing", "answered", "completed"]
         if machine_detection:
             kwargs["machine_detection"] = "Enable"
-        return self._call(lambda: self._client.calls.create(**kwargs), lambda call: SentResource(sid=call.sid, status=call.status))
+        return self._call(
+            lambda: self._client.calls.create(**kwargs), lambda call: SentResource(sid=call.sid, status=call.status)
+        )
 
     def messages_sent_since(self, *, to: str, from_: str, since: datetime) -> GatewayResult:
         """What Twilio has from this sender to this number since `since`: the ground truth for reconciling.
@@ -217,7 +223,11 @@ class TwilioGateway:
     def calls_placed_since(self, *, to: str, from_: str, since: datetime) -> GatewayResult:
         return self._call(
             lambda: self._client.calls.list(to=to, from_=from_, limit=RECONCILE_PAGE),
-            lambda calls: [SentResource(sid=c.sid, status=c.status) for c in calls if c.date_created is None or c.date_created >= since],
+            lambda calls: [
+                SentResource(sid=c.sid, status=c.status)
+                for c in calls
+                if c.date_created is None or c.date_created >= since
+            ],
         )
 
     def owned_number(self, *, phone_number: str) -> GatewayResult:
@@ -236,7 +246,9 @@ class TwilioGateway:
 
     def buy_number(self, *, phone_number: str) -> GatewayResult:
         """Buys this number for the account. payload: the SID (PN...) of the new IncomingPhoneNumber."""
-        return self._call(lambda: self._client.incoming_phone_numbers.create(phone_number=phone_number), lambda number: number.sid)
+        return self._call(
+            lambda: self._client.incoming_phone_numbers.create(phone_number=phone_number), lambda number: number.sid
+        )
 
     def cancel_call(self, *, sid: str) -> GatewayResult:
         return self._call(lambda: self._client.calls(sid).update(status="canceled"), lambda call: call.status)

@@ -44,7 +44,9 @@ def idempotent(endpoint: str) -> Callable:
             with transaction.atomic():
                 try:
                     with transaction.atomic():
-                        record = IdempotencyRecord.objects.create(endpoint=endpoint, key=key, request_fingerprint=fingerprint)
+                        record = IdempotencyRecord.objects.create(
+                            endpoint=endpoint, key=key, request_fingerprint=fingerprint
+                        )
                 except IntegrityError:
                     record = IdempotencyRecord.objects.select_for_update().get(endpoint=endpoint, key=key)
                     if record.created_at >= timezone.now() - KEY_LIFETIME:
@@ -52,7 +54,9 @@ def idempotent(endpoint: str) -> Callable:
                             raise IdempotencyConflict(
                                 f"This {KEY_HEADER} was used for a different request in the last 24 hours."
                             ) from None
-                        return Response(record.response_body, status=record.response_status, headers={"Idempotent-Replayed": "true"})
+                        return Response(
+                            record.response_body, status=record.response_status, headers={"Idempotent-Replayed": "true"}
+                        )
                     record.request_fingerprint, record.created_at = fingerprint, timezone.now()
                 response = handler(view, request, *args, **kwargs)
                 record.response_status, record.response_body = response.status_code, response.data

@@ -38,7 +38,9 @@ class Communication(models.Model):
     twiml_document = models.ForeignKey("voice.TwimlDocument", null=True, blank=True, on_delete=models.SET_NULL)
     record = models.BooleanField(default=False)
     machine_detection = models.BooleanField(default=False)
-    campaign = models.ForeignKey("telephony.Campaign", null=True, blank=True, on_delete=models.CASCADE, related_name="communications")
+    campaign = models.ForeignKey(
+        "telephony.Campaign", null=True, blank=True, on_delete=models.CASCADE, related_name="communications"
+    )
 
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
     send_at = models.DateTimeField(null=True, blank=True)
@@ -127,7 +129,9 @@ class SenderNumber(models.Model):
     class Meta:
         ordering = ["phone_number"]
         constraints = [
-            models.UniqueConstraint(fields=["is_default"], condition=models.Q(is_default=True), name="one_default_sender"),
+            models.UniqueConstraint(
+                fields=["is_default"], condition=models.Q(is_default=True), name="one_default_sender"
+            ),
         ]
 
     def __str__(self) -> str:
@@ -161,7 +165,8 @@ class Campaign(models.Model):
     voice_message = models.ForeignKey("voice.VoiceMessage", null=True, blank=True, on_delete=models.SET_NULL)
     body = models.TextField(blank=True)
     senders = models.JSONField(
-        default=list, help_text="The numbers it sends from (E.164). With several, each recipient gets one of them, always the same one."
+        default=list,
+        help_text="The numbers it sends from (E.164). With several, each recipient gets one of them, always the same one.",
     )
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.RUNNING)
     send_at = models.DateTimeField(null=True, blank=True)

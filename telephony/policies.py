@@ -82,7 +82,9 @@ def sender_checked(*, from_: str | None, field: str = "from") -> SenderNumber:
         return _verified(sender, named=number, field=field)
     sender = SenderNumber.objects.filter(is_default=True).first()
     if sender is None:
-        raise PolicyError("No 'from' number given and the account has no default sender.", code="no-sender", field=field)
+        raise PolicyError(
+            "No 'from' number given and the account has no default sender.", code="no-sender", field=field
+        )
     return _verified(sender, named=f"The default sender {sender.phone_number}", field=field)
 
 

@@ -130,7 +130,10 @@ def take_slot(*, bucket: str, per_second: float, member: str) -> float | None:
 def pump(*, bucket: str) -> list[Slot]:
     """Hands the head of the bucket's line the sender's free slots in the coming window."""
     handed = _pump_script()(keys=_keys(bucket), args=[round(WINDOW_SECONDS * 1000), PUMP_LIMIT, bucket])
-    return [Slot(member=member.decode(), in_seconds=int(ms) / 1000) for member, ms in zip(handed[::2], handed[1::2], strict=True)]
+    return [
+        Slot(member=member.decode(), in_seconds=int(ms) / 1000)
+        for member, ms in zip(handed[::2], handed[1::2], strict=True)
+    ]
 
 
 def buckets_with_lines() -> list[str]:

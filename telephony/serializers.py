@@ -33,10 +33,30 @@ class CommunicationSerializer(serializers.ModelSerializer):
     class Meta:
         model = Communication
         fields = [
-            "id", "channel", "direction", "to", "content", "media_urls", "encoding", "segments",
-            "voice_message_id", "variables", "record", "machine_detection", "status", "send_at", "attempts",
-            "twilio_sid", "error_code", "error_message", "cost_amount", "cost_currency", "duration_seconds",
-            "occurred_at", "created_at", "updated_at",
+            "id",
+            "channel",
+            "direction",
+            "to",
+            "content",
+            "media_urls",
+            "encoding",
+            "segments",
+            "voice_message_id",
+            "variables",
+            "record",
+            "machine_detection",
+            "status",
+            "send_at",
+            "attempts",
+            "twilio_sid",
+            "error_code",
+            "error_message",
+            "cost_amount",
+            "cost_currency",
+            "duration_seconds",
+            "occurred_at",
+            "created_at",
+            "updated_at",
         ]
         read_only_fields = fields
 
@@ -66,8 +86,12 @@ class _SendFields(serializers.Serializer):
 
 class MessageCreateSerializer(_SendFields):
     body = serializers.CharField(required=False, allow_blank=True, max_length=MAX_SMS_BODY)
-    voice_message_id = serializers.IntegerField(required=False, allow_null=True, help_text="Use this template as the text.")
-    media_urls = serializers.ListField(child=serializers.URLField(), required=False, default=list, max_length=MAX_MEDIA_URLS)
+    voice_message_id = serializers.IntegerField(
+        required=False, allow_null=True, help_text="Use this template as the text."
+    )
+    media_urls = serializers.ListField(
+        child=serializers.URLField(), required=False, default=list, max_length=MAX_MEDIA_URLS
+    )
 
     def validate(self, data: dict) -> dict:
         if data.get("body") and data.get("voice_message_id"):
@@ -79,7 +103,9 @@ class MessageCreateSerializer(_SendFields):
 
 class CallCreateSerializer(_SendFields):
     voice_message_id = serializers.IntegerField(required=False, allow_null=True)
-    text = serializers.CharField(required=False, allow_blank=True, max_length=MAX_CALL_TEXT, help_text="Spoken when no voice message is given.")
+    text = serializers.CharField(
+        required=False, allow_blank=True, max_length=MAX_CALL_TEXT, help_text="Spoken when no voice message is given."
+    )
     record = serializers.BooleanField(required=False, default=False)
     machine_detection = serializers.BooleanField(required=False, default=False)
 
@@ -105,8 +131,16 @@ class SenderNumberSerializer(serializers.ModelSerializer):
     class Meta:
         model = SenderNumber
         fields = [
-            "id", "phone_number", "kind", "is_default", "messages_per_second", "status", "status_detail", "twilio_sid",
-            "verified_at", "created_at",
+            "id",
+            "phone_number",
+            "kind",
+            "is_default",
+            "messages_per_second",
+            "status",
+            "status_detail",
+            "twilio_sid",
+            "verified_at",
+            "created_at",
         ]
         read_only_fields = fields
 
@@ -116,7 +150,11 @@ class SenderNumberRegisterSerializer(serializers.Serializer):
     kind = serializers.ChoiceField(choices=SenderNumber.Kind.choices, default=SenderNumber.Kind.LONG_CODE)
     is_default = serializers.BooleanField(default=False)
     messages_per_second = serializers.FloatField(
-        required=False, allow_null=True, default=None, min_value=0.1, max_value=1000,
+        required=False,
+        allow_null=True,
+        default=None,
+        min_value=0.1,
+        max_value=1000,
         help_text="Only for a number whose limit Twilio raised; otherwise its kind's rate applies.",
     )
 
@@ -184,7 +222,16 @@ class CampaignSerializer(serializers.ModelSerializer):
     class Meta:
         model = Campaign
         fields = [
-            "id", "name", "channel", "status", "voice_message_id", "body", "senders", "send_at", "progress", "invalid_rows",
+            "id",
+            "name",
+            "channel",
+            "status",
+            "voice_message_id",
+            "body",
+            "senders",
+            "send_at",
+            "progress",
+            "invalid_rows",
             "created_at",
         ]
         read_only_fields = fields
@@ -193,7 +240,9 @@ class CampaignSerializer(serializers.ModelSerializer):
         fields = super().get_fields()
         # Typed for the schema: as a bare JSONField it would be "any".
         fields["senders"] = serializers.ListField(child=serializers.CharField(), read_only=True)
-        fields["from"] = serializers.SerializerMethodField(help_text="The one sender, or null for a pool (see senders).")
+        fields["from"] = serializers.SerializerMethodField(
+            help_text="The one sender, or null for a pool (see senders)."
+        )
         return fields
 
     def get_from(self, campaign: Campaign) -> str | None:

@@ -30,7 +30,9 @@ def twilio_account_usable(tenant: Tenant) -> TwilioAccount:
     account = TwilioAccount.objects.filter(tenant=tenant).first()
     if account is None or not account.is_usable:
         state = account.get_status_display().lower() if account else "not set up"
-        raise NotReady(f"This account's Twilio connection is {state}; try again shortly.", code="twilio-not-ready", status=409)
+        raise NotReady(
+            f"This account's Twilio connection is {state}; try again shortly.", code="twilio-not-ready", status=409
+        )
     return account
 
 
@@ -223,7 +225,12 @@ def opt_out_remove(*, opt_out: OptOut) -> None:
 
 
 def platform_error_record(
-    *, source: str, message: str, twilio_code: str | int | None = "", communication: Communication | None = None, **context: Any
+    *,
+    source: str,
+    message: str,
+    twilio_code: str | int | None = "",
+    communication: Communication | None = None,
+    **context: Any,
 ) -> PlatformError:
     return PlatformError.objects.create(
         source=source,
@@ -280,7 +287,10 @@ def sender_number_check_again(*, sender: SenderNumber) -> SenderNumber:
             status=409,
         )
     return sender_number_register(
-        phone_number=sender.phone_number, kind=sender.kind, is_default=sender.is_default, messages_per_second=sender.messages_per_second
+        phone_number=sender.phone_number,
+        kind=sender.kind,
+        is_default=sender.is_default,
+        messages_per_second=sender.messages_per_second,
     )
 
 

@@ -41,8 +41,13 @@ _RANK = {
 }
 TERMINAL = frozenset(
     {
-        Status.DELIVERED, Status.UNDELIVERED, Status.FAILED, Status.CANCELED,
-        Status.COMPLETED, Status.BUSY, Status.NO_ANSWER,
+        Status.DELIVERED,
+        Status.UNDELIVERED,
+        Status.FAILED,
+        Status.CANCELED,
+        Status.COMPLETED,
+        Status.BUSY,
+        Status.NO_ANSWER,
     }
 )
 _TERMINAL_RANK = 10

@@ -27,7 +27,9 @@ def deliver_communications(*, communication_ids: list[int]) -> None:
 
 def _follow_up(communication_id: int, verdict: delivery.Verdict) -> None:
     if not verdict.done:
-        scheduling.queue_later(communication_id=communication_id, in_seconds=verdict.retry_in, slot_bucket=verdict.slot_bucket)
+        scheduling.queue_later(
+            communication_id=communication_id, in_seconds=verdict.retry_in, slot_bucket=verdict.slot_bucket
+        )
 
 
 @shared_task(acks_late=True)
@@ -71,17 +73,35 @@ def verify_pending_senders() -> int:
     return queued
 
 
-@shared_task(bind=True, autoretry_for=(registry_services.TwilioUnavailable,), retry_backoff=True, retry_backoff_max=MAX_WORKER_WAIT_SECONDS, max_retries=8)
+@shared_task(
+    bind=True,
+    autoretry_for=(registry_services.TwilioUnavailable,),
+    retry_backoff=True,
+    retry_backoff_max=MAX_WORKER_WAIT_SECONDS,
+    max_retries=8,
+)
 def provision_twilio_account(self: Task, *, tenant_id: int) -> None:
     registry_services.twilio_subaccount_provision(tenant_id=tenant_id)
 
 
-@shared_task(bind=True, autoretry_for=(registry_services.TwilioUnavailable,), retry_backoff=True, retry_backoff_max=MAX_WORKER_WAIT_SECONDS, max_retries=8)
+@shared_task(
+    bind=True,
+    autoretry_for=(registry_services.TwilioUnavailable,),
+    retry_backoff=True,
+    retry_backoff_max=MAX_WORKER_WAIT_SECONDS,
+    max_retries=8,
+)
 def verify_twilio_credentials(self: Task, *, tenant_id: int) -> None:
     registry_services.twilio_credentials_verify(tenant_id=tenant_id)
 
 
-@shared_task(bind=True, autoretry_for=(registry_services.TwilioUnavailable,), retry_backoff=True, retry_backoff_max=MAX_WORKER_WAIT_SECONDS, max_retries=8)
+@shared_task(
+    bind=True,
+    autoretry_for=(registry_services.TwilioUnavailable,),
+    retry_backoff=True,
+    retry_backoff_max=MAX_WORKER_WAIT_SECONDS,
+    max_retries=8,
+)
 def verify_sender_number(self: Task, *, sender_id: int) -> None:
     """Runs in the tenant's schema."""
     services.sender_number_verify(sender_id=sender_id)

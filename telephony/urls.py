@@ -30,7 +30,11 @@ portal_urlpatterns = [
     path("campaigns/", views.campaign_list, name="campaign-list"),
     path("campaigns/new/", views.campaign_new, name="campaign-new"),
     path("campaigns/<int:campaign_id>/", views.campaign_detail, name="campaign-detail"),
-    re_path(r"^campaigns/(?P<campaign_id>[0-9]+)/(?P<action>pause|resume|cancel)/$", views.campaign_action, name="campaign-action"),
+    re_path(
+        r"^campaigns/(?P<campaign_id>[0-9]+)/(?P<action>pause|resume|cancel)/$",
+        views.campaign_action,
+        name="campaign-action",
+    ),
     path("senders/", views.sender_list, name="sender-list"),
     path("senders/register/", views.sender_register, name="sender-register"),
     path("senders/<int:sender_id>/check/", views.sender_check_again, name="sender-check-again"),

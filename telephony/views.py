@@ -62,7 +62,10 @@ def communication_log(request: HttpRequest) -> HttpResponse:
 
     days = selectors.daily_activity(days=CHART_DAYS, until=timezone.localdate())
     busiest = max((day.total for day in days), default=0) or 1
-    bars = [(day, [(s, CHART_HEIGHT - s.offset - s.size) for s in _segments(day.stages, CHART_HEIGHT / busiest)]) for day in days]
+    bars = [
+        (day, [(s, CHART_HEIGHT - s.offset - s.size) for s in _segments(day.stages, CHART_HEIGHT / busiest)])
+        for day in days
+    ]
     context = {
         "page": page,
         "filter_form": log_filter.form,
@@ -86,8 +89,12 @@ def communication_new(request: HttpRequest) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         common = {
-            "tenant": connection.tenant, "to": data["to"], "from_": data["from_number"] or None, "voice_message": data["voice_message"],
-            "variables": data["variables"], "send_at": data["send_at"],
+            "tenant": connection.tenant,
+            "to": data["to"],
+            "from_": data["from_number"] or None,
+            "voice_message": data["voice_message"],
+            "variables": data["variables"],
+            "send_at": data["send_at"],
         }
         try:
             if data["channel"] == Communication.Channel.SMS:
@@ -106,7 +113,9 @@ def communication_new(request: HttpRequest) -> HttpResponse:
 
 @portal_access()
 def communication_detail(request: HttpRequest, communication_id: int) -> HttpResponse:
-    communication = get_object_or_404(Communication.objects.select_related("campaign", "voice_message"), pk=communication_id)
+    communication = get_object_or_404(
+        Communication.objects.select_related("campaign", "voice_message"), pk=communication_id
+    )
     is_admin = request.user.has_role(Role.ADMIN)
     # While it is on its way the page refreshes itself, so each status shows as Twilio reports it; not for
     # something scheduled days ahead, nor for a message whose delivery receipt never came.
@@ -135,7 +144,9 @@ def communication_cancel(request: HttpRequest, communication_id: int) -> HttpRes
 
 @portal_access(Role.ADMIN)
 def platform_error_list(request: HttpRequest) -> HttpResponse:
-    page = Paginator(PlatformError.objects.select_related("communication"), LOG_PAGE_SIZE).get_page(request.GET.get("page"))
+    page = Paginator(PlatformError.objects.select_related("communication"), LOG_PAGE_SIZE).get_page(
+        request.GET.get("page")
+    )
     return render(request, "telephony/platform_error_list.html", {"page": page, "query": _query_without_page(request)})
 
 
@@ -145,7 +156,12 @@ def _progress_segments(progress: dict[str, int]) -> list[Segment]:
 
 def _progress_by_sender(campaign: Campaign) -> list[dict]:
     return [
-        {"sender": sender, "counts": [progress[stage] for stage in STAGE_ORDER], "total": progress["total"], "segments": _progress_segments(progress)}
+        {
+            "sender": sender,
+            "counts": [progress[stage] for stage in STAGE_ORDER],
+            "total": progress["total"],
+            "segments": _progress_segments(progress),
+        }
         for sender, progress in campaigns.campaign_progress_by_sender(campaign=campaign).items()
     ]
 
@@ -168,7 +184,14 @@ def campaign_list(request: HttpRequest) -> HttpResponse:
 
 
 # A refused campaign's field, as the API names it, to the campaign form's field.
-CAMPAIGN_FIELD_OF = {"recipients": "file", "file": "file", "from": "senders", "senders": "senders", "body": "body", "text": "body"}
+CAMPAIGN_FIELD_OF = {
+    "recipients": "file",
+    "file": "file",
+    "from": "senders",
+    "senders": "senders",
+    "body": "body",
+    "text": "body",
+}
 
 
 @portal_access(Role.OPERATOR)
@@ -191,7 +214,11 @@ def campaign_new(request: HttpRequest) -> HttpResponse:
             form.add_error(CAMPAIGN_FIELD_OF.get(error.field or ""), error.message)
         else:
             invalid = len(campaign.invalid_rows)
-            flash.success(request, f"“{campaign.name}” accepted" + (f"; {invalid} rows were not valid (listed below)." if invalid else "."))
+            flash.success(
+                request,
+                f"“{campaign.name}” accepted"
+                + (f"; {invalid} rows were not valid (listed below)." if invalid else "."),
+            )
             return portal_redirect(request, "campaign-detail", campaign_id=campaign.pk)
     return render(request, "telephony/campaign_new.html", {"form": form}, status=400 if form.errors else 200)
 
@@ -222,7 +249,9 @@ CAMPAIGN_ACTIONS: dict[str, Callable[..., Campaign]] = {
 @portal_access(Role.OPERATOR)
 def campaign_action(request: HttpRequest, campaign_id: int, action: str) -> HttpResponse:
     campaign = get_object_or_404(Campaign, pk=campaign_id)
-    _flash_outcome(request, lambda: CAMPAIGN_ACTIONS[action](campaign=campaign), lambda _: f"“{campaign.name}”: {action} done.")
+    _flash_outcome(
+        request, lambda: CAMPAIGN_ACTIONS[action](campaign=campaign), lambda _: f"“{campaign.name}”: {action} done."
+    )
     return portal_redirect(request, "campaign-detail", campaign_id=campaign_id)
 
 
@@ -253,7 +282,9 @@ def sender_register(request: HttpRequest) -> HttpResponse:
 def sender_check_again(request: HttpRequest, sender_id: int) -> HttpResponse:
     sender = get_object_or_404(SenderNumber, pk=sender_id)
     _flash_outcome(
-        request, lambda: services.sender_number_check_again(sender=sender), lambda _: f"{sender.phone_number} is being checked with Twilio again."
+        request,
+        lambda: services.sender_number_check_again(sender=sender),
+        lambda _: f"{sender.phone_number} is being checked with Twilio again.",
     )
     return portal_redirect(request, "sender-list")
 
@@ -296,7 +327,11 @@ def opt_out_add(request: HttpRequest) -> HttpResponse:
 @portal_access(Role.OPERATOR)
 def opt_out_remove(request: HttpRequest, opt_out_id: int) -> HttpResponse:
     opt_out = get_object_or_404(OptOut, pk=opt_out_id)
-    _flash_outcome(request, lambda: services.opt_out_remove(opt_out=opt_out), lambda _: f"{opt_out.phone_number} can be sent SMS again.")
+    _flash_outcome(
+        request,
+        lambda: services.opt_out_remove(opt_out=opt_out),
+        lambda _: f"{opt_out.phone_number} can be sent SMS again.",
+    )
     return portal_redirect(request, "opt-out-list")
 
 

@@ -36,8 +36,15 @@ class TenantAdmin(admin.ModelAdmin):
     search_fields = ["slug", "name"]
     readonly_fields = ["slug", "schema_name", "created_at"]
     fields = [
-        "name", "slug", "schema_name", "status", "suspended_reason",
-        "api_rate_limit_per_minute", "max_users", "max_api_keys", "created_at",
+        "name",
+        "slug",
+        "schema_name",
+        "status",
+        "suspended_reason",
+        "api_rate_limit_per_minute",
+        "max_users",
+        "max_api_keys",
+        "created_at",
     ]
     inlines = [DomainInline]
     actions = ["suspend", "reactivate"]
@@ -55,7 +62,9 @@ class TenantAdmin(admin.ModelAdmin):
             data = form.cleaned_data
             try:
                 result = services.tenant_onboard(
-                    name=data["name"], slug=data["slug"], admin_email=data["admin_email"],
+                    name=data["name"],
+                    slug=data["slug"],
+                    admin_email=data["admin_email"],
                     admin_password=data["admin_password"] or None,
                 )
             except ValidationError as exc:
@@ -93,7 +102,17 @@ class ApiKeyAdmin(admin.ModelAdmin):
     list_filter = ["role", "tenant"]
     search_fields = ["prefix", "name", "tenant__slug"]
     exclude = ["key_hash"]
-    readonly_fields = ["tenant", "name", "prefix", "role", "created_by", "created_at", "expires_at", "last_used_at", "revoked_at"]
+    readonly_fields = [
+        "tenant",
+        "name",
+        "prefix",
+        "role",
+        "created_by",
+        "created_at",
+        "expires_at",
+        "last_used_at",
+        "revoked_at",
+    ]
     actions = ["revoke"]
 
     def has_add_permission(self, request: HttpRequest) -> bool:

@@ -99,7 +99,9 @@ class StaffTenantViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, views
     lookup_field = "slug"
     queryset = Tenant.objects.exclude(schema_name="public").prefetch_related("domains")
 
-    @extend_schema(request=OnboardingRequestSerializer, responses={201: OnboardingResultSerializer}, summary="Onboard a tenant")
+    @extend_schema(
+        request=OnboardingRequestSerializer, responses={201: OnboardingResultSerializer}, summary="Onboard a tenant"
+    )
     def create(self, request: Request) -> Response:
         payload = OnboardingRequestSerializer(data=request.data)
         payload.is_valid(raise_exception=True)

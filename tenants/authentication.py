@@ -85,5 +85,10 @@ class ApiKeyAuthenticationScheme(OpenApiAuthenticationExtension):
         return [
             {"type": "http", "scheme": "bearer", "description": "Authorization: Bearer <API key>"},
             {"type": "apiKey", "in": "header", "name": "X-API-Key"},
-            {"type": "apiKey", "in": "query", "name": API_KEY_QUERY_PARAMETER, "description": "For embedded pages only."},
+            {
+                "type": "apiKey",
+                "in": "query",
+                "name": API_KEY_QUERY_PARAMETER,
+                "description": "For embedded pages only.",
+            },
         ]

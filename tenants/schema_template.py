@@ -59,9 +59,7 @@ def schemas_with_pending_migrations(schema_names: Sequence[str], *, tenant_side:
         return []
     complete: set[str] = set()
     with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT table_schema FROM information_schema.tables WHERE table_name = 'django_migrations'"
-        )
+        cursor.execute("SELECT table_schema FROM information_schema.tables WHERE table_name = 'django_migrations'")
         with_table = {row[0] for row in cursor.fetchall()}
         candidates = [name for name in schema_names if name in with_table]
         pairs = sorted(expected)

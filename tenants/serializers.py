@@ -12,8 +12,16 @@ class TenantSerializer(serializers.ModelSerializer):
     class Meta:
         model = Tenant
         fields = [
-            "slug", "name", "status", "suspended_reason", "domain", "schema_name",
-            "api_rate_limit_per_minute", "max_users", "max_api_keys", "created_at",
+            "slug",
+            "name",
+            "status",
+            "suspended_reason",
+            "domain",
+            "schema_name",
+            "api_rate_limit_per_minute",
+            "max_users",
+            "max_api_keys",
+            "created_at",
         ]
         read_only_fields = fields
 
@@ -49,7 +57,18 @@ class ApiKeySerializer(serializers.ModelSerializer):
 
     class Meta:
         model = ApiKey
-        fields = ["id", "name", "prefix", "role", "created_by", "created_at", "expires_at", "last_used_at", "revoked_at", "is_active"]
+        fields = [
+            "id",
+            "name",
+            "prefix",
+            "role",
+            "created_by",
+            "created_at",
+            "expires_at",
+            "last_used_at",
+            "revoked_at",
+            "is_active",
+        ]
         read_only_fields = fields
 
     def get_is_active(self, api_key: ApiKey) -> bool:

@@ -146,7 +146,9 @@ def user_create(*, tenant: Tenant, email: str, role: Role | str, name: str = "",
     if User.objects.filter(email=email).exists():
         raise ValidationError({"email": ["A user with this email already exists."]})
     if User.objects.filter(is_active=True).count() >= tenant.max_users:
-        raise ValidationError({"non_field_errors": [f"This tenant already has its maximum of {tenant.max_users} users."]})
+        raise ValidationError(
+            {"non_field_errors": [f"This tenant already has its maximum of {tenant.max_users} users."]}
+        )
     user = User(email=email, name=name, role=Role(role))
     user.full_clean(exclude=["password"])
     user.set_password(password)

@@ -73,7 +73,9 @@ def api_key_create(request: HttpRequest) -> HttpResponse:
     form = ApiKeyForm(request.POST)
     if form.is_valid():
         try:
-            _, raw_key = services.api_key_create(tenant=connection.tenant, created_by=str(request.user), **form.cleaned_data)
+            _, raw_key = services.api_key_create(
+                tenant=connection.tenant, created_by=str(request.user), **form.cleaned_data
+            )
         except ValidationError as exc:
             for error in exc.messages:
                 messages.error(request, error)
@@ -81,7 +83,9 @@ def api_key_create(request: HttpRequest) -> HttpResponse:
             # Shown once, on the next page, then gone from the session.
             request.session["new_api_key"] = raw_key
     else:
-        messages.error(request, "The API key was not created: " + "; ".join(e for errs in form.errors.values() for e in errs))
+        messages.error(
+            request, "The API key was not created: " + "; ".join(e for errs in form.errors.values() for e in errs)
+        )
     return portal_redirect(request, "portal-home")
 
 
@@ -107,5 +111,7 @@ def user_invite(request: HttpRequest) -> HttpResponse:
         else:
             messages.success(request, f"Invitation sent to {user.email}.")
     else:
-        messages.error(request, "The invitation was not sent: " + "; ".join(e for errs in form.errors.values() for e in errs))
+        messages.error(
+            request, "The invitation was not sent: " + "; ".join(e for errs in form.errors.values() for e in errs)
+        )
     return portal_redirect(request, "portal-home")

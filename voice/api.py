@@ -52,7 +52,9 @@ class VoiceMessageViewSet(viewsets.ModelViewSet):
         if self.action == "list":
             filters = _validated(VoiceMessageFilterSerializer, self.request.query_params)
             return selectors.voice_message_list(
-                message_type=filters.get("type"), is_active=filters["active"], search=filters.get("search"),
+                message_type=filters.get("type"),
+                is_active=filters["active"],
+                search=filters.get("search"),
                 deleted=filters["deleted"],
             )
         if self.action in ("restore", "destroy"):
@@ -102,7 +104,10 @@ class VoiceMessageViewSet(viewsets.ModelViewSet):
         copy = services.voice_message_duplicate(message=self.get_object())
         return Response(self.get_serializer(copy).data, status=status.HTTP_201_CREATED)
 
-    @extend_schema(request=RenderRequestSerializer, responses={200: RenderResponseSerializer, 422: OpenApiResponse(description="Missing values (strict mode).")})
+    @extend_schema(
+        request=RenderRequestSerializer,
+        responses={200: RenderResponseSerializer, 422: OpenApiResponse(description="Missing values (strict mode).")},
+    )
     @action(detail=True, methods=["post"])
     def render(self, request: Request, pk: str) -> Response:
         payload = _validated(RenderRequestSerializer, request.data)
@@ -156,11 +161,17 @@ class VoiceFileViewSet(viewsets.ModelViewSet):
     def get_queryset(self) -> QuerySet[VoiceFile]:
         if self.action == "list":
             filters = _validated(VoiceFileFilterSerializer, self.request.query_params)
-            return selectors.voice_file_list(kind=filters.get("kind"), tag=filters.get("tag"), search=filters.get("search"))
+            return selectors.voice_file_list(
+                kind=filters.get("kind"), tag=filters.get("tag"), search=filters.get("search")
+            )
         return VoiceFile.objects.all()
 
     @extend_schema(
-        parameters=[OpenApiParameter("kind", enum=VoiceFile.Kind.values), OpenApiParameter("tag", str), OpenApiParameter("search", str)]
+        parameters=[
+            OpenApiParameter("kind", enum=VoiceFile.Kind.values),
+            OpenApiParameter("tag", str),
+            OpenApiParameter("search", str),
+        ]
     )
     def list(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         return super().list(request, *args, **kwargs)

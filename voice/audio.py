@@ -70,7 +70,9 @@ def inspect_upload(stream: IO[bytes]) -> Inspection:
     stream.seek(0)
     kind = _sniff(data[:16])
     if kind is None:
-        raise ValidationError("Unsupported file: upload mp3, wav or m4a audio, or a TwiML XML document.", code="unsupported_type")
+        raise ValidationError(
+            "Unsupported file: upload mp3, wav or m4a audio, or a TwiML XML document.", code="unsupported_type"
+        )
     if kind == VoiceFile.Kind.TWIML:
         _inspect_twiml(data)
         return Inspection(kind=kind, content_type=CONTENT_TYPES[kind], duration_seconds=None)

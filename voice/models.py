@@ -59,7 +59,9 @@ class VoiceMessage(models.Model):
     class Meta:
         ordering = ["name"]
         constraints = [
-            models.UniqueConstraint(fields=["name"], condition=Q(deleted_at__isnull=True), name="voice_message_name_unique_alive"),
+            models.UniqueConstraint(
+                fields=["name"], condition=Q(deleted_at__isnull=True), name="voice_message_name_unique_alive"
+            ),
         ]
         indexes = [models.Index(fields=["message_type", "is_active"])]
 
@@ -104,7 +106,9 @@ class TwimlDocument(models.Model):
     """TwiML rendered for one call, fetched by Twilio from the tenant host by its unguessable token."""
 
     public_token = models.CharField(max_length=40, unique=True, default=new_public_token, editable=False)
-    message = models.ForeignKey(VoiceMessage, null=True, blank=True, on_delete=models.SET_NULL, related_name="documents")
+    message = models.ForeignKey(
+        VoiceMessage, null=True, blank=True, on_delete=models.SET_NULL, related_name="documents"
+    )
     variables = models.JSONField(default=dict, blank=True)
     xml = models.TextField()
     created_at = models.DateTimeField(auto_now_add=True)

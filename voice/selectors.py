@@ -21,7 +21,9 @@ def voice_message_list(
     return messages.order_by("name", "id")
 
 
-def voice_file_list(*, kind: str | None = None, tag: str | None = None, search: str | None = None) -> QuerySet[VoiceFile]:
+def voice_file_list(
+    *, kind: str | None = None, tag: str | None = None, search: str | None = None
+) -> QuerySet[VoiceFile]:
     files = VoiceFile.objects.all()
     if kind:
         files = files.filter(kind=kind)

@@ -12,8 +12,22 @@ class VoiceMessageSerializer(serializers.ModelSerializer):
     class Meta:
         model = VoiceMessage
         fields = [
-            "id", "name", "template_text", "voice", "language", "rate", "message_type", "settings", "is_active",
-            "voice_age", "tropo_voice", "variables", "audio_files", "deleted_at", "created_at", "updated_at",
+            "id",
+            "name",
+            "template_text",
+            "voice",
+            "language",
+            "rate",
+            "message_type",
+            "settings",
+            "is_active",
+            "voice_age",
+            "tropo_voice",
+            "variables",
+            "audio_files",
+            "deleted_at",
+            "created_at",
+            "updated_at",
         ]
         read_only_fields = ["id", "deleted_at", "created_at", "updated_at"]
         extra_kwargs = {"template_text": {"max_length": TEMPLATE_MAX_LENGTH}}
@@ -63,10 +77,29 @@ class VoiceFileSerializer(serializers.ModelSerializer):
     class Meta:
         model = VoiceFile
         fields = [
-            "id", "name", "kind", "content_type", "size_bytes", "duration_seconds", "description", "tags",
-            "caller_number", "url", "created_at", "updated_at",
+            "id",
+            "name",
+            "kind",
+            "content_type",
+            "size_bytes",
+            "duration_seconds",
+            "description",
+            "tags",
+            "caller_number",
+            "url",
+            "created_at",
+            "updated_at",
         ]
-        read_only_fields = ["id", "kind", "content_type", "size_bytes", "duration_seconds", "url", "created_at", "updated_at"]
+        read_only_fields = [
+            "id",
+            "kind",
+            "content_type",
+            "size_bytes",
+            "duration_seconds",
+            "url",
+            "created_at",
+            "updated_at",
+        ]
 
     def get_url(self, voice_file: VoiceFile) -> str:
         return voice_file_public_url(voice_file)
@@ -74,9 +107,13 @@ class VoiceFileSerializer(serializers.ModelSerializer):
 
 class VoiceFileUploadSerializer(serializers.Serializer):
     file = serializers.FileField()
-    name = serializers.RegexField(r"^[\w.-]{1,100}$", help_text="Letters, digits, '.', '_' and '-'; used as {MP3~name}.")
+    name = serializers.RegexField(
+        r"^[\w.-]{1,100}$", help_text="Letters, digits, '.', '_' and '-'; used as {MP3~name}."
+    )
     description = serializers.CharField(max_length=500, required=False, allow_blank=True, default="")
-    tags = serializers.ListField(child=serializers.CharField(max_length=50), required=False, default=list, max_length=50)
+    tags = serializers.ListField(
+        child=serializers.CharField(max_length=50), required=False, default=list, max_length=50
+    )
     caller_number = serializers.CharField(max_length=20, required=False, allow_blank=True, default="")
 
 

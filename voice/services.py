@@ -92,7 +92,9 @@ def voice_message_duplicate(*, message: VoiceMessage) -> VoiceMessage:
     return copy
 
 
-def voice_message_render(*, message: VoiceMessage, variables: Mapping[str, Any], strict: bool = True) -> templating.Rendered:
+def voice_message_render(
+    *, message: VoiceMessage, variables: Mapping[str, Any], strict: bool = True
+) -> templating.Rendered:
     _, audio_names = templating.placeholders(message.template_text)
     return templating.render(
         message.template_text,
@@ -123,12 +125,19 @@ def _clean_tags(tags: list[str]) -> list[str]:
 
 
 def voice_file_create(
-    *, upload: IO[bytes], filename: str, name: str, description: str = "", tags: list[str] | None = None, caller_number: str = ""
+    *,
+    upload: IO[bytes],
+    filename: str,
+    name: str,
+    description: str = "",
+    tags: list[str] | None = None,
+    caller_number: str = "",
 ) -> VoiceFile:
     size = upload.size if hasattr(upload, "size") else len(upload.read())
     if size > settings.VOICE_FILE_MAX_BYTES:
         raise FileTooLargeError(
-            {"file": [f"The file is {size} bytes; the limit is {settings.VOICE_FILE_MAX_BYTES} bytes."]}, code="too_large"
+            {"file": [f"The file is {size} bytes; the limit is {settings.VOICE_FILE_MAX_BYTES} bytes."]},
+            code="too_large",
         )
     try:
         inspection = inspect_upload(upload)

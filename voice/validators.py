@@ -23,5 +23,3 @@ def validate_template(template: str) -> None:
         parse(template)
     except TemplateSyntaxError as exc:
         raise ValidationError(str(exc), code="invalid_template") from exc
-
-

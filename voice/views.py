@@ -112,7 +112,9 @@ def message_preview(request: HttpRequest) -> JsonResponse:
         audio_urls=selectors.audio_urls_for(audio_names),
         strict=False,
     )
-    return JsonResponse({"twiml": rendered.twiml, "missing_audio": rendered.missing_audio, "variables": rendered.variables})
+    return JsonResponse(
+        {"twiml": rendered.twiml, "missing_audio": rendered.missing_audio, "variables": rendered.variables}
+    )
 
 
 @portal_access()

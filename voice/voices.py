@@ -9,7 +9,21 @@ import re
 LEGACY_VOICES = ("alice", "man", "woman")
 
 _POLLY = {
-    "en-US": ["Ivy", "Joanna", "Kendra", "Kimberly", "Salli", "Joey", "Justin", "Kevin", "Matthew", "Ruth", "Stephen", "Danielle", "Gregory"],
+    "en-US": [
+        "Ivy",
+        "Joanna",
+        "Kendra",
+        "Kimberly",
+        "Salli",
+        "Joey",
+        "Justin",
+        "Kevin",
+        "Matthew",
+        "Ruth",
+        "Stephen",
+        "Danielle",
+        "Gregory",
+    ],
     "en-GB": ["Amy", "Emma", "Brian", "Arthur"],
     "en-AU": ["Nicole", "Olivia", "Russell"],
     "en-IN": ["Aditi", "Raveena", "Kajal"],
@@ -28,7 +42,21 @@ _POLLY = {
 }
 _POLLY_ENGINE_SUFFIXES = ("", "-Neural", "-Generative")
 
-_GOOGLE_LOCALES = ["en-US", "en-GB", "en-AU", "en-IN", "es-ES", "es-US", "fr-FR", "fr-CA", "de-DE", "it-IT", "pt-BR", "nl-NL", "ja-JP"]
+_GOOGLE_LOCALES = [
+    "en-US",
+    "en-GB",
+    "en-AU",
+    "en-IN",
+    "es-ES",
+    "es-US",
+    "fr-FR",
+    "fr-CA",
+    "de-DE",
+    "it-IT",
+    "pt-BR",
+    "nl-NL",
+    "ja-JP",
+]
 _GOOGLE_FAMILIES = {"Standard": "ABCDEFGHIJ", "Wavenet": "ABCDEFGHIJ", "Neural2": "ABCDEFGHIJ"}
 _GOOGLE_CHIRP3_HD = ["Aoede", "Charon", "Fenrir", "Kore", "Leda", "Orus", "Puck", "Zephyr"]
 

@@ -7,7 +7,9 @@ from conftest import TenantSetup
 pytestmark = pytest.mark.django_db
 
 
-@pytest.mark.parametrize("host_of", [lambda alpha: settings.BASE_DOMAIN, lambda alpha: alpha.host], ids=["public", "tenant"])
+@pytest.mark.parametrize(
+    "host_of", [lambda alpha: settings.BASE_DOMAIN, lambda alpha: alpha.host], ids=["public", "tenant"]
+)
 def test_liveness_and_readiness_on_every_host(alpha: TenantSetup, host_of) -> None:
     client = APIClient(HTTP_HOST=host_of(alpha))
 

@@ -14,10 +14,17 @@ def twilio_account_request_subaccount(*, tenant: Tenant) -> TwilioAccount:
     """Records that the tenant gets a platform subaccount; a worker creates it with Twilio."""
     account, _ = TwilioAccount.objects.update_or_create(
         tenant=tenant,
-        defaults={"kind": TwilioAccount.Kind.SUBACCOUNT, "status": TwilioAccount.Status.PROVISIONING, "account_sid": "", "auth_token": ""},
+        defaults={
+            "kind": TwilioAccount.Kind.SUBACCOUNT,
+            "status": TwilioAccount.Status.PROVISIONING,
+            "account_sid": "",
+            "auth_token": "",
+        },
     )
     # By name: the task module imports this one.
-    transaction.on_commit(lambda: app.send_task("telephony.tasks.provision_twilio_account", kwargs={"tenant_id": tenant.pk}))
+    transaction.on_commit(
+        lambda: app.send_task("telephony.tasks.provision_twilio_account", kwargs={"tenant_id": tenant.pk})
+    )
     return account
 
 
@@ -33,7 +40,9 @@ def twilio_account_set_own_credentials(*, tenant: Tenant, account_sid: str, auth
             "status_detail": "",
         },
     )
-    transaction.on_commit(lambda: app.send_task("telephony.tasks.verify_twilio_credentials", kwargs={"tenant_id": tenant.pk}))
+    transaction.on_commit(
+        lambda: app.send_task("telephony.tasks.verify_twilio_credentials", kwargs={"tenant_id": tenant.pk})
+    )
     return account
 
 
@@ -48,7 +57,10 @@ def twilio_subaccount_provision(*, tenant_id: int) -> TwilioAccount:
         account.account_sid, account.auth_token = result.payload
         account.status, account.status_detail = TwilioAccount.Status.ACTIVE, ""
     else:
-        account.status, account.status_detail = TwilioAccount.Status.INVALID, f"Twilio {result.twilio_code}: {result.message}"
+        account.status, account.status_detail = (
+            TwilioAccount.Status.INVALID,
+            f"Twilio {result.twilio_code}: {result.message}",
+        )
     account.save()
     return account
 

@@ -238,7 +238,15 @@ def list_caller_ids(api: TwilioApi, request: Request, caller: Account, account_s
         )
 
     return list_response(
-        api, request, "outgoing_caller_ids", api.store.caller_ids, account.sid, wanted, outgoing_caller_id_json, filters, paged
+        api,
+        request,
+        "outgoing_caller_ids",
+        api.store.caller_ids,
+        account.sid,
+        wanted,
+        outgoing_caller_id_json,
+        filters,
+        paged,
     )
 
 

@@ -32,7 +32,9 @@ def twilio_sandbox() -> Iterator[SandboxServer]:
         port=0, account_sid="AC" + secrets.token_hex(16), auth_token=secrets.token_hex(16), timing=Timing.uniform(0.01)
     )
     with server:
-        originals = {name: getattr(settings, name) for name in ("TWILIO_SANDBOX_URL", "TWILIO_ACCOUNT_SID", "TWILIO_AUTH_TOKEN")}
+        originals = {
+            name: getattr(settings, name) for name in ("TWILIO_SANDBOX_URL", "TWILIO_ACCOUNT_SID", "TWILIO_AUTH_TOKEN")
+        }
         settings.TWILIO_SANDBOX_URL = server.base_url
         settings.TWILIO_ACCOUNT_SID = server.account_sid
         settings.TWILIO_AUTH_TOKEN = server.auth_token
@@ -76,7 +78,9 @@ def release_number(phone_number: str) -> None:
 def buy_on_sandbox(account: TwilioAccount, phone_number: str) -> None:
     """The tenant's subaccount owns the number in the sandbox, whoever held it before."""
     release_number(phone_number)
-    bought = TwilioGateway(account_sid=account.account_sid, auth_token=account.auth_token).buy_number(phone_number=phone_number)
+    bought = TwilioGateway(account_sid=account.account_sid, auth_token=account.auth_token).buy_number(
+        phone_number=phone_number
+    )
     assert bought.ok, bought.message
 
 
@@ -103,7 +107,9 @@ def sender_on_sandbox(
 def connect_to_sandbox(setup: TenantSetup, *, sender: str = SENDER) -> TwilioAccount:
     """Gives the tenant an active subaccount in the sandbox and a verified default sender number it owns there."""
     tenant = setup.tenant
-    TwilioAccount.objects.filter(tenant=tenant).update(status=TwilioAccount.Status.PROVISIONING, kind=TwilioAccount.Kind.SUBACCOUNT)
+    TwilioAccount.objects.filter(tenant=tenant).update(
+        status=TwilioAccount.Status.PROVISIONING, kind=TwilioAccount.Kind.SUBACCOUNT
+    )
     account = twilio_subaccount_provision(tenant_id=tenant.pk)
     assert account.status == TwilioAccount.Status.ACTIVE, account.status_detail
     with tenant_context(tenant):

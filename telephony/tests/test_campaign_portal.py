@@ -60,7 +60,9 @@ def test_an_operator_launches_a_campaign_from_a_csv_over_a_pool(alpha_on_twilio:
     ],
     ids=["text-and-voice-message", "no-file", "no-to-column", "unknown-sender", "bad-call-text"],
 )
-def test_a_refused_campaign_is_explained_on_the_form(alpha_on_twilio: TenantSetup, change: dict, field_error: str) -> None:
+def test_a_refused_campaign_is_explained_on_the_form(
+    alpha_on_twilio: TenantSetup, change: dict, field_error: str
+) -> None:
     with tenant_context(alpha_on_twilio.tenant):
         reminder = VoiceMessage.objects.create(name="Reminder", template_text="Hi.")
     form = {"name": "Refused", "channel": "sms", "body": "Hi", "file": upload()}
@@ -79,10 +81,14 @@ def test_a_refused_campaign_is_explained_on_the_form(alpha_on_twilio: TenantSetu
         assert not Campaign.objects.exists() and not Communication.objects.exists()
 
 
-def test_a_list_over_the_size_limit_is_refused_in_the_portal_and_the_api(alpha_on_twilio: TenantSetup, monkeypatch) -> None:
+def test_a_list_over_the_size_limit_is_refused_in_the_portal_and_the_api(
+    alpha_on_twilio: TenantSetup, monkeypatch
+) -> None:
     monkeypatch.setattr(campaigns, "MAX_CSV_BYTES", len(LIST) - 1)
 
-    page = signed_in(alpha_on_twilio).post("/campaigns/new/", {"name": "Big", "channel": "sms", "body": "Hi", "file": upload()})
+    page = signed_in(alpha_on_twilio).post(
+        "/campaigns/new/", {"name": "Big", "channel": "sms", "body": "Hi", "file": upload()}
+    )
     api = alpha_on_twilio.client(alpha_on_twilio.admin_key).post(
         "/api/v1/campaigns/", {"name": "Big", "channel": "sms", "body": "Hi", "file": upload()}, format="multipart"
     )
@@ -100,6 +106,9 @@ def test_viewers_do_not_launch_campaigns(alpha_on_twilio: TenantSetup) -> None:
 
     assert "New campaign" not in viewer.get("/campaigns/").content.decode()
     assert viewer.get("/campaigns/new/").status_code == 403
-    assert viewer.post("/campaigns/new/", {"name": "x", "channel": "sms", "body": "Hi", "file": upload()}).status_code == 403
+    assert (
+        viewer.post("/campaigns/new/", {"name": "x", "channel": "sms", "body": "Hi", "file": upload()}).status_code
+        == 403
+    )
     with tenant_context(alpha_on_twilio.tenant):
         assert not Campaign.objects.exists()

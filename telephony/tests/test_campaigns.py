@@ -30,15 +30,35 @@ def test_json_recipients_with_invalid_rows_reported(alpha_on_twilio: TenantSetup
 
     body = response.json()
     assert response.status_code == 202
-    assert body["progress"] == {"queued": 2, "sent": 0, "delivered": 0, "failed": 0, "canceled": 0, "total": 2, "invalid": 3}
-    assert [(row["row"], row["to"]) for row in body["invalid_rows"]] == [(2, "not a number"), (3, "+442071838750"), (4, "+14155552671")]
+    assert body["progress"] == {
+        "queued": 2,
+        "sent": 0,
+        "delivered": 0,
+        "failed": 0,
+        "canceled": 0,
+        "total": 2,
+        "invalid": 3,
+    }
+    assert [(row["row"], row["to"]) for row in body["invalid_rows"]] == [
+        (2, "not a number"),
+        (3, "+442071838750"),
+        (4, "+14155552671"),
+    ]
     assert "country GB" in body["invalid_rows"][1]["reason"] and "Duplicate" in body["invalid_rows"][2]["reason"]
 
 
 def test_opted_out_recipients_are_reported_in_row_order_and_not_messaged(alpha_on_twilio: TenantSetup) -> None:
     with tenant_context(alpha_on_twilio.tenant):
-        OptOut.objects.bulk_create(OptOut(phone_number=number, source=OptOut.Source.STOP_REPLY) for number in ("+14155552672", "+14155552674"))
-    recipients = [{"to": "+14155552671"}, {"to": "+1 415 555 2672"}, {"to": "bad"}, {"to": "+14155552674"}, {"to": "+14155552675"}]
+        OptOut.objects.bulk_create(
+            OptOut(phone_number=number, source=OptOut.Source.STOP_REPLY) for number in ("+14155552672", "+14155552674")
+        )
+    recipients = [
+        {"to": "+14155552671"},
+        {"to": "+1 415 555 2672"},
+        {"to": "bad"},
+        {"to": "+14155552674"},
+        {"to": "+14155552675"},
+    ]
 
     body = create(alpha_on_twilio, recipients=recipients).json()
 
@@ -47,7 +67,8 @@ def test_opted_out_recipients_are_reported_in_row_order_and_not_messaged(alpha_o
     assert "+14155552674 has opted out" in body["invalid_rows"][2]["reason"]
     with tenant_context(alpha_on_twilio.tenant):
         assert sorted(Communication.objects.filter(campaign_id=body["id"]).values_list("to_number", flat=True)) == [
-            "+14155552671", "+14155552675"
+            "+14155552671",
+            "+14155552675",
         ]
 
 
@@ -55,17 +76,25 @@ def test_a_call_campaign_ignores_sms_opt_outs(alpha_on_twilio: TenantSetup) -> N
     with tenant_context(alpha_on_twilio.tenant):
         OptOut.objects.create(phone_number="+14155552672", source=OptOut.Source.STOP_REPLY)
 
-    body = create(alpha_on_twilio, channel="call", body="Your order is ready.", recipients=[{"to": "+14155552672"}]).json()
+    body = create(
+        alpha_on_twilio, channel="call", body="Your order is ready.", recipients=[{"to": "+14155552672"}]
+    ).json()
 
     assert body["progress"]["total"] == 1 and body["invalid_rows"] == []
 
 
 def test_csv_upload_with_per_row_variables(alpha_on_twilio: TenantSetup) -> None:
     client = alpha_on_twilio.client(alpha_on_twilio.admin_key)
-    template_id = client.post("/api/v1/voice-messages/", {"name": "Due", "template_text": "Hi {first}, you owe {amount}."}, format="json").json()["id"]
-    csv_file = SimpleUploadedFile("list.csv", b"to,first,amount\n+14155552671,Ann,$5\n+14155552672,Bob,\n+14155552673,Cy,$7\n")
+    template_id = client.post(
+        "/api/v1/voice-messages/", {"name": "Due", "template_text": "Hi {first}, you owe {amount}."}, format="json"
+    ).json()["id"]
+    csv_file = SimpleUploadedFile(
+        "list.csv", b"to,first,amount\n+14155552671,Ann,$5\n+14155552672,Bob,\n+14155552673,Cy,$7\n"
+    )
 
-    response = client.post(URL, {"name": "Dues", "channel": "sms", "voice_message_id": template_id, "file": csv_file}, format="multipart")
+    response = client.post(
+        URL, {"name": "Dues", "channel": "sms", "voice_message_id": template_id, "file": csv_file}, format="multipart"
+    )
 
     body = response.json()
     assert response.status_code == 202, body
@@ -73,14 +102,17 @@ def test_csv_upload_with_per_row_variables(alpha_on_twilio: TenantSetup) -> None
     assert body["invalid_rows"][0]["row"] == 3 and "amount" in body["invalid_rows"][0]["reason"]
     with tenant_context(alpha_on_twilio.tenant):
         assert sorted(Communication.objects.filter(campaign_id=body["id"]).values_list("content", flat=True)) == [
-            "Hi Ann, you owe $5.", "Hi Cy, you owe $7."
+            "Hi Ann, you owe $5.",
+            "Hi Cy, you owe $7.",
         ]
 
 
 def test_csv_without_a_to_column_is_refused(alpha_on_twilio: TenantSetup) -> None:
     client = alpha_on_twilio.client(alpha_on_twilio.admin_key)
     response = client.post(
-        URL, {"name": "x", "body": "hi", "file": SimpleUploadedFile("l.csv", b"phone\n+14155552671\n")}, format="multipart"
+        URL,
+        {"name": "x", "body": "hi", "file": SimpleUploadedFile("l.csv", b"phone\n+14155552671\n")},
+        format="multipart",
     )
     assert response.status_code == 400 and "'to' column" in response.json()["errors"]["file"][0]
 
@@ -115,18 +147,24 @@ def test_campaigns_are_per_tenant(alpha_on_twilio: TenantSetup, beta: TenantSetu
 
 
 def test_a_call_campaign_whose_text_does_not_parse_is_refused_whole(alpha_on_twilio: TenantSetup) -> None:
-    response = create(alpha_on_twilio, channel="call", body="Total {amount}~SSML~money", recipients=[{"to": "+14155552671"}])
+    response = create(
+        alpha_on_twilio, channel="call", body="Total {amount}~SSML~money", recipients=[{"to": "+14155552671"}]
+    )
 
     assert response.status_code == 400 and "Unknown SSML type 'money'" in response.json()["errors"]["body"][0]
     with tenant_context(alpha_on_twilio.tenant):
         assert not Communication.objects.exists()
 
 
-def test_opt_outs_are_read_a_chunk_at_a_time(alpha_on_twilio: TenantSetup, monkeypatch, django_assert_num_queries) -> None:
+def test_opt_outs_are_read_a_chunk_at_a_time(
+    alpha_on_twilio: TenantSetup, monkeypatch, django_assert_num_queries
+) -> None:
     monkeypatch.setattr(policies, "OPT_OUT_CHUNK", 2)
     numbers = [f"+1415555{n:04d}" for n in range(2600, 2605)]
     with tenant_context(alpha_on_twilio.tenant):
-        OptOut.objects.bulk_create(OptOut(phone_number=number, source=OptOut.Source.STOP_REPLY) for number in numbers[::2])
+        OptOut.objects.bulk_create(
+            OptOut(phone_number=number, source=OptOut.Source.STOP_REPLY) for number in numbers[::2]
+        )
         with django_assert_num_queries(3):
             found = policies.opted_out_among(numbers=numbers)
 

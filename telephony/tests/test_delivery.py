@@ -31,7 +31,9 @@ def fast_retries(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(delivery, "take_slot", lambda **_: 0.0)
 
 
-def test_message_is_handed_over_once_and_keeps_twilios_sid(alpha_on_twilio: TenantSetup, sandbox_log: SandboxLog) -> None:
+def test_message_is_handed_over_once_and_keeps_twilios_sid(
+    alpha_on_twilio: TenantSetup, sandbox_log: SandboxLog
+) -> None:
     to = unique_number(1001)
     with tenant_context(alpha_on_twilio.tenant):
         message = sms_send(tenant=alpha_on_twilio.tenant, to=to, body="Your code is 1234")
@@ -61,7 +63,9 @@ def test_permanent_failure_fails_at_once_and_21610_opts_the_number_out(alpha_on_
         assert PlatformError.objects.filter(communication=message, twilio_code="21610").exists()
 
 
-def test_retryable_failures_back_off_then_give_up(alpha_on_twilio: TenantSetup, sandbox_log: SandboxLog, monkeypatch) -> None:
+def test_retryable_failures_back_off_then_give_up(
+    alpha_on_twilio: TenantSetup, sandbox_log: SandboxLog, monkeypatch
+) -> None:
     monkeypatch.setattr(delivery, "MAX_ATTEMPTS", 3)
     sandbox_log.faults(error_500_rate=1.0)
     with tenant_context(alpha_on_twilio.tenant):
@@ -84,7 +88,9 @@ def test_rate_limited_by_twilio_is_retried_later(alpha_on_twilio: TenantSetup, s
     assert not verdict.done and message.status == "pending" and message.error_code == "20429"
 
 
-def test_worker_death_after_twilio_accepted_is_reconciled_not_resent(alpha_on_twilio: TenantSetup, sandbox_log: SandboxLog) -> None:
+def test_worker_death_after_twilio_accepted_is_reconciled_not_resent(
+    alpha_on_twilio: TenantSetup, sandbox_log: SandboxLog
+) -> None:
     to = unique_number(1004)
     with tenant_context(alpha_on_twilio.tenant):
         message = sms_send(tenant=alpha_on_twilio.tenant, to=to, body="Exactly once")
@@ -92,7 +98,9 @@ def test_worker_death_after_twilio_accepted_is_reconciled_not_resent(alpha_on_tw
         sid = Communication.objects.get(pk=message.pk).twilio_sid
         # As if the worker had died after Twilio accepted, before it could record the answer:
         Communication.objects.filter(pk=message.pk).update(
-            status=Status.DISPATCHING, twilio_sid=None, attempt_started_at=timezone.now() - delivery.ATTEMPT_LEASE - timedelta(seconds=1)
+            status=Status.DISPATCHING,
+            twilio_sid=None,
+            attempt_started_at=timezone.now() - delivery.ATTEMPT_LEASE - timedelta(seconds=1),
         )
 
         verdict = delivery.deliver(communication_id=message.pk)
@@ -108,7 +116,9 @@ def test_worker_death_before_twilio_got_it_sends_once(alpha_on_twilio: TenantSet
     with tenant_context(alpha_on_twilio.tenant):
         message = sms_send(tenant=alpha_on_twilio.tenant, to=to, body="Lost in flight")
         Communication.objects.filter(pk=message.pk).update(
-            status=Status.DISPATCHING, attempts=1, attempt_started_at=timezone.now() - delivery.ATTEMPT_LEASE - timedelta(seconds=1)
+            status=Status.DISPATCHING,
+            attempts=1,
+            attempt_started_at=timezone.now() - delivery.ATTEMPT_LEASE - timedelta(seconds=1),
         )
 
         verdict = delivery.deliver(communication_id=message.pk)
@@ -122,7 +132,9 @@ def test_attempt_in_flight_elsewhere_is_left_alone(alpha_on_twilio: TenantSetup,
     to = unique_number(1006)
     with tenant_context(alpha_on_twilio.tenant):
         message = sms_send(tenant=alpha_on_twilio.tenant, to=to, body="In flight")
-        Communication.objects.filter(pk=message.pk).update(status=Status.DISPATCHING, attempts=1, attempt_started_at=timezone.now())
+        Communication.objects.filter(pk=message.pk).update(
+            status=Status.DISPATCHING, attempts=1, attempt_started_at=timezone.now()
+        )
 
         verdict = delivery.deliver(communication_id=message.pk)
 
@@ -142,7 +154,9 @@ def test_canceled_message_is_never_sent(alpha_on_twilio: TenantSetup, sandbox_lo
 def test_call_renders_its_twiml_document_and_is_placed(alpha_on_twilio: TenantSetup, sandbox_log: SandboxLog) -> None:
     to = unique_number(1008)
     with tenant_context(alpha_on_twilio.tenant):
-        call = call_place(tenant=alpha_on_twilio.tenant, to=to, text="Hello {name}", variables={"name": "Ann"}, record=True)
+        call = call_place(
+            tenant=alpha_on_twilio.tenant, to=to, text="Hello {name}", variables={"name": "Ann"}, record=True
+        )
 
         delivery.deliver(communication_id=call.pk)
 
@@ -215,9 +229,13 @@ def test_of_two_workers_that_read_the_same_item_only_one_hands_it_over(
     assert message.attempts == 1
 
 
-def test_twilios_answer_never_takes_back_a_status_its_callback_already_moved_forward(alpha_on_twilio: TenantSetup) -> None:
+def test_twilios_answer_never_takes_back_a_status_its_callback_already_moved_forward(
+    alpha_on_twilio: TenantSetup,
+) -> None:
     with tenant_context(alpha_on_twilio.tenant):
-        raced, plain = (sms_send(tenant=alpha_on_twilio.tenant, to=unique_number(1130 + n), body="Hi") for n in range(2))
+        raced, plain = (
+            sms_send(tenant=alpha_on_twilio.tenant, to=unique_number(1130 + n), body="Hi") for n in range(2)
+        )
         Communication.objects.filter(pk__in=[raced.pk, plain.pk]).update(status=Status.DISPATCHING)
         # The delivered callback overtook the answer to the create request.
         Communication.objects.filter(pk=raced.pk).update(status=Status.DELIVERED)

@@ -14,7 +14,9 @@ TO = "+14155552671"
 
 
 def send(setup: TenantSetup, **payload):
-    return setup.client(setup.admin_key).post("/api/v1/messages/", {"to": TO, "body": "Hello", **payload}, format="json")
+    return setup.client(setup.admin_key).post(
+        "/api/v1/messages/", {"to": TO, "body": "Hello", **payload}, format="json"
+    )
 
 
 def test_message_is_accepted_at_once_with_encoding_and_segments(alpha_on_twilio: TenantSetup) -> None:
@@ -23,17 +25,29 @@ def test_message_is_accepted_at_once_with_encoding_and_segments(alpha_on_twilio:
 
     assert plain.status_code == 202
     body = plain.json()
-    assert (body["status"], body["to"], body["from"], body["encoding"], body["segments"]) == ("pending", TO, "+14155550100", "GSM-7", 2)
+    assert (body["status"], body["to"], body["from"], body["encoding"], body["segments"]) == (
+        "pending",
+        TO,
+        "+14155550100",
+        "GSM-7",
+        2,
+    )
     assert (emoji.json()["encoding"], emoji.json()["segments"]) == ("UCS-2", 1)
 
 
 def test_message_from_a_voice_message_template(alpha_on_twilio: TenantSetup) -> None:
     client = alpha_on_twilio.client(alpha_on_twilio.admin_key)
     template_id = client.post(
-        "/api/v1/voice-messages/", {"name": "T", "template_text": "Pay {amount}~SSML~currency by {day}. {MP3~x}"}, format="json"
+        "/api/v1/voice-messages/",
+        {"name": "T", "template_text": "Pay {amount}~SSML~currency by {day}. {MP3~x}"},
+        format="json",
     ).json()["id"]
 
-    ok = client.post("/api/v1/messages/", {"to": TO, "voice_message_id": template_id, "variables": {"amount": "$5", "day": "Friday"}}, format="json")
+    ok = client.post(
+        "/api/v1/messages/",
+        {"to": TO, "voice_message_id": template_id, "variables": {"amount": "$5", "day": "Friday"}},
+        format="json",
+    )
     missing = client.post("/api/v1/messages/", {"to": TO, "voice_message_id": template_id}, format="json")
 
     assert ok.status_code == 202 and ok.json()["content"] == "Pay $5 by Friday."
@@ -50,7 +64,9 @@ def test_message_from_a_voice_message_template(alpha_on_twilio: TenantSetup) -> 
         ({"media_urls": ["not a url"]}, 400, "media_urls", ""),
     ],
 )
-def test_policies_refuse_before_anything_is_queued(alpha_on_twilio: TenantSetup, payload, status, field, fragment) -> None:
+def test_policies_refuse_before_anything_is_queued(
+    alpha_on_twilio: TenantSetup, payload, status, field, fragment
+) -> None:
     response = send(alpha_on_twilio, **payload)
 
     assert response.status_code == status, response.json()
@@ -90,7 +106,9 @@ def test_idempotency_key_returns_the_first_answer_and_sends_nothing_new(alpha_on
     client = alpha_on_twilio.client(alpha_on_twilio.admin_key)
     first = client.post("/api/v1/messages/", {"to": TO, "body": "Once"}, format="json", HTTP_IDEMPOTENCY_KEY="order-42")
     again = client.post("/api/v1/messages/", {"to": TO, "body": "Once"}, format="json", HTTP_IDEMPOTENCY_KEY="order-42")
-    other = client.post("/api/v1/messages/", {"to": TO, "body": "Different"}, format="json", HTTP_IDEMPOTENCY_KEY="order-42")
+    other = client.post(
+        "/api/v1/messages/", {"to": TO, "body": "Different"}, format="json", HTTP_IDEMPOTENCY_KEY="order-42"
+    )
 
     assert first.status_code == again.status_code == 202
     assert again.json() == first.json() and again["Idempotent-Replayed"] == "true"
@@ -119,7 +137,9 @@ def test_calls_need_a_voice_message_or_text_and_their_variables(alpha_on_twilio:
     neither = client.post("/api/v1/calls/", {"to": TO}, format="json")
     missing = client.post("/api/v1/calls/", {"to": TO, "text": "Hello {name}"}, format="json")
     unknown = client.post("/api/v1/calls/", {"to": TO, "voice_message_id": 999999}, format="json")
-    unparsable = client.post("/api/v1/calls/", {"to": TO, "text": "Total {amount}~SSML~money", "variables": {"amount": "5"}}, format="json")
+    unparsable = client.post(
+        "/api/v1/calls/", {"to": TO, "text": "Total {amount}~SSML~money", "variables": {"amount": "5"}}, format="json"
+    )
 
     assert ok.status_code == 202 and ok.json()["channel"] == "call"
     assert unparsable.status_code == 400 and "Unknown SSML type 'money'" in unparsable.json()["errors"]["text"][0]
@@ -131,14 +151,21 @@ def test_calls_need_a_voice_message_or_text_and_their_variables(alpha_on_twilio:
 def test_viewer_cannot_send_and_log_filters_work(alpha_on_twilio: TenantSetup) -> None:
     _, viewer = api_key_create(tenant=alpha_on_twilio.tenant, name="v", role=Role.VIEWER)
     send(alpha_on_twilio)
-    alpha_on_twilio.client(alpha_on_twilio.admin_key).post("/api/v1/calls/", {"to": "+14155552672", "text": "Hi"}, format="json")
+    alpha_on_twilio.client(alpha_on_twilio.admin_key).post(
+        "/api/v1/calls/", {"to": "+14155552672", "text": "Hi"}, format="json"
+    )
     viewer_client = alpha_on_twilio.client(viewer)
 
     assert viewer_client.post("/api/v1/messages/", {"to": TO, "body": "x"}, format="json").status_code == 403
     log = viewer_client.get("/api/v1/communications/").json()
     assert [item["channel"] for item in log["results"]] == ["call", "sms"]
-    assert [item["to"] for item in viewer_client.get("/api/v1/communications/", {"type": "sms"}).json()["results"]] == [TO]
-    assert viewer_client.get("/api/v1/communications/", {"number": "+14155552672"}).json()["pagination"]["total_items"] == 1
+    assert [item["to"] for item in viewer_client.get("/api/v1/communications/", {"type": "sms"}).json()["results"]] == [
+        TO
+    ]
+    assert (
+        viewer_client.get("/api/v1/communications/", {"number": "+14155552672"}).json()["pagination"]["total_items"]
+        == 1
+    )
     assert len(viewer_client.get("/api/v1/messages/").json()["results"]) == 1
 
 

@@ -21,7 +21,11 @@ pytestmark = pytest.mark.django_db
 def logged(setup: TenantSetup, to: str, status: str, days_ago: int = 0, channel: str = "sms") -> Communication:
     with tenant_context(setup.tenant):
         return Communication.objects.create(
-            channel=channel, to_number=to, from_number=SENDER, status=status, occurred_at=timezone.now() - timedelta(days=days_ago)
+            channel=channel,
+            to_number=to,
+            from_number=SENDER,
+            status=status,
+            occurred_at=timezone.now() - timedelta(days=days_ago),
         )
 
 
@@ -55,11 +59,16 @@ def test_log_lists_filters_and_charts_the_last_two_weeks(alpha: TenantSetup) -> 
 def test_campaign_pages_show_progress_and_operators_control_them(alpha: TenantSetup) -> None:
     with tenant_context(alpha.tenant):
         campaign = Campaign.objects.create(
-            name="Spring sale", channel="sms", senders=[SENDER], status=Campaign.Status.RUNNING,
+            name="Spring sale",
+            channel="sms",
+            senders=[SENDER],
+            status=Campaign.Status.RUNNING,
             invalid_rows=[{"row": 3, "to": "123", "reason": "'123' is not a phone number"}],
         )
         for n, status in enumerate([Status.DELIVERED, Status.DELIVERED, Status.PENDING, Status.FAILED]):
-            Communication.objects.create(channel="sms", to_number=f"+1415555091{n}", from_number=SENDER, status=status, campaign=campaign)
+            Communication.objects.create(
+                channel="sms", to_number=f"+1415555091{n}", from_number=SENDER, status=status, campaign=campaign
+            )
     _, viewer_key = api_key_create(tenant=alpha.tenant, name="viewer", role=Role.VIEWER)
     browser = signed_in(alpha)
 
@@ -87,7 +96,9 @@ def test_senders_page_shows_each_numbers_verification(alpha_on_twilio: TenantSet
 
 def test_another_tenants_campaign_is_not_found(alpha: TenantSetup, beta: TenantSetup) -> None:
     with tenant_context(alpha.tenant):
-        campaign = Campaign.objects.create(name="Alpha only", channel="sms", senders=[SENDER], status=Campaign.Status.RUNNING)
+        campaign = Campaign.objects.create(
+            name="Alpha only", channel="sms", senders=[SENDER], status=Campaign.Status.RUNNING
+        )
     beta_browser = signed_in(beta)
 
     assert beta_browser.get(f"/campaigns/{campaign.pk}/").status_code == 404

@@ -30,7 +30,12 @@ def test_an_sms_sent_from_the_portal_is_followed_and_canceled(alpha_on_twilio: T
     browser = signed_in(alpha_on_twilio)
     with tenant_context(alpha_on_twilio.tenant):
         reminder = VoiceMessage.objects.create(name="Reminder", template_text="Hi {name}, see you at {time}.")
-    form = {"channel": "sms", "to": "+1 (415) 555-2671", "voice_message": reminder.pk, "variables": "name=Ann\ntime = 9:30\n"}
+    form = {
+        "channel": "sms",
+        "to": "+1 (415) 555-2671",
+        "voice_message": reminder.pk,
+        "variables": "name=Ann\ntime = 9:30\n",
+    }
 
     sent = browser.post("/communications/new/", form)
     sms = only_communication(alpha_on_twilio)
@@ -38,7 +43,12 @@ def test_an_sms_sent_from_the_portal_is_followed_and_canceled(alpha_on_twilio: T
     canceled = browser.post(f"/communications/{sms.pk}/cancel/", follow=True).content.decode()
 
     assert sent.status_code == 302 and sent["Location"] == f"/communications/{sms.pk}/"
-    assert (sms.to_number, sms.from_number, sms.content, sms.status) == (TO, SENDER, "Hi Ann, see you at 9:30.", Status.PENDING)
+    assert (sms.to_number, sms.from_number, sms.content, sms.status) == (
+        TO,
+        SENDER,
+        "Hi Ann, see you at 9:30.",
+        Status.PENDING,
+    )
     assert "Hi Ann, see you at 9:30." in following and "GSM-7, 1 segment" in following
     assert 'http-equiv="refresh"' in following and ">Cancel</button>" in following
     assert only_communication(alpha_on_twilio).status == Status.CANCELED
@@ -52,9 +62,16 @@ def test_a_refused_send_is_explained_on_its_field_and_records_nothing(alpha_on_t
     browser = signed_in(alpha_on_twilio)
 
     opted_out = browser.post("/communications/new/", {"channel": "sms", "to": TO, "body": "Hi"})
-    missing = browser.post("/communications/new/", {"channel": "call", "to": "+14155552672", "voice_message": greeting.pk, "variables": "name=Ann"})
-    malformed = browser.post("/communications/new/", {"channel": "sms", "to": "+14155552672", "body": "Hi", "variables": "just words"})
-    unknown_sender = browser.post("/communications/new/", {"channel": "sms", "to": "+14155552672", "body": "Hi", "from_number": "+14155550999"})
+    missing = browser.post(
+        "/communications/new/",
+        {"channel": "call", "to": "+14155552672", "voice_message": greeting.pk, "variables": "name=Ann"},
+    )
+    malformed = browser.post(
+        "/communications/new/", {"channel": "sms", "to": "+14155552672", "body": "Hi", "variables": "just words"}
+    )
+    unknown_sender = browser.post(
+        "/communications/new/", {"channel": "sms", "to": "+14155552672", "body": "Hi", "from_number": "+14155550999"}
+    )
 
     assert opted_out.status_code == 400 and "opted out" in opted_out.content.decode().lower()
     assert missing.status_code == 400 and "Missing variables time." in missing.content.decode()
@@ -69,7 +86,9 @@ def test_a_call_with_a_voice_message_is_placed_from_the_portal(alpha_on_twilio: 
         greeting = VoiceMessage.objects.create(name="Reminder", template_text="Hello {name}.")
     browser = signed_in(alpha_on_twilio)
 
-    sent = browser.post("/communications/new/", {"channel": "call", "to": TO, "voice_message": greeting.pk, "variables": "name=Ann"})
+    sent = browser.post(
+        "/communications/new/", {"channel": "call", "to": TO, "voice_message": greeting.pk, "variables": "name=Ann"}
+    )
 
     call = only_communication(alpha_on_twilio)
     assert sent.status_code == 302
@@ -79,7 +98,9 @@ def test_a_call_with_a_voice_message_is_placed_from_the_portal(alpha_on_twilio: 
 def test_viewers_follow_but_do_not_send_or_cancel(alpha_on_twilio: TenantSetup) -> None:
     with tenant_context(alpha_on_twilio.tenant):
         user_create(tenant=alpha_on_twilio.tenant, email="look@alpha.test", role=Role.VIEWER, password=PASSWORD)
-        pending = Communication.objects.create(channel="sms", to_number=TO, from_number=SENDER, content="Your table for 4 is ready")
+        pending = Communication.objects.create(
+            channel="sms", to_number=TO, from_number=SENDER, content="Your table for 4 is ready"
+        )
     viewer = signed_in(alpha_on_twilio, "look@alpha.test")
 
     log = viewer.get("/communications/").content.decode()
@@ -96,13 +117,19 @@ def test_viewers_follow_but_do_not_send_or_cancel(alpha_on_twilio: TenantSetup) 
 def test_admins_read_the_error_log_with_what_each_error_concerns(alpha: TenantSetup) -> None:
     with tenant_context(alpha.tenant):
         failed = Communication.objects.create(channel="sms", to_number=TO, from_number=SENDER, status=Status.FAILED)
-        platform_error_record(source="task:deliver", message="Twilio refused the sender.", twilio_code=21606, communication=failed)
+        platform_error_record(
+            source="task:deliver", message="Twilio refused the sender.", twilio_code=21606, communication=failed
+        )
     browser = signed_in(alpha)
 
     errors = browser.get("/errors/").content.decode()
     detail = browser.get(f"/communications/{failed.pk}/").content.decode()
 
-    assert "Twilio refused the sender." in errors and "21606" in errors and f'href="/communications/{failed.pk}/"' in errors
+    assert (
+        "Twilio refused the sender." in errors
+        and "21606" in errors
+        and f'href="/communications/{failed.pk}/"' in errors
+    )
     assert 'href="/errors/">Errors</a>' in detail  # in the admin's navigation
     assert "Platform errors" in detail and "task:deliver" in detail
 
@@ -144,7 +171,9 @@ def test_a_communications_page_follows_it_only_while_it_is_on_its_way(
 ) -> None:
     with tenant_context(alpha.tenant):
         item = Communication.objects.create(channel="sms", to_number=TO, from_number=SENDER, status=status)
-        Communication.objects.filter(pk=item.pk).update(updated_at=timezone.now() - timedelta(minutes=minutes_since_change))
+        Communication.objects.filter(pk=item.pk).update(
+            updated_at=timezone.now() - timedelta(minutes=minutes_since_change)
+        )
 
     page = signed_in(alpha).get(f"/communications/{item.pk}/").content.decode()
 

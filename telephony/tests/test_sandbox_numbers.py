@@ -168,7 +168,8 @@ def test_verified_caller_ids_are_listed_by_number_and_fetched(tenant: Tenant, ma
     created = control.post("/sandbox/caller-ids", {"account_sid": tenant.sid, "phone_number": "(415) 555-0177"})
     again = control.post("/sandbox/caller-ids", {"account_sid": tenant.sid, "phone_number": "+14155550177"})
     other = control.post(
-        "/sandbox/caller-ids", {"account_sid": tenant.sid, "phone_number": "+14155550178", "friendly_name": "Front desk"}
+        "/sandbox/caller-ids",
+        {"account_sid": tenant.sid, "phone_number": "+14155550178", "friendly_name": "Front desk"},
     )
 
     assert re.fullmatch(r"PN[0-9a-f]{32}", created["sid"]) and again["sid"] == created["sid"]  # verifying twice: one

@@ -49,7 +49,10 @@ class Moment(NamedTuple):
 
 def assert_apart(earlier: Moment, later: Moment, seconds: float) -> None:
     """The two moments can be `seconds` apart (to a millisecond), however long each call took to reach Redis."""
-    assert later.earliest - earlier.latest - 0.001 <= seconds <= later.latest - earlier.earliest + 0.001, (earlier, later)
+    assert later.earliest - earlier.latest - 0.001 <= seconds <= later.latest - earlier.earliest + 0.001, (
+        earlier,
+        later,
+    )
 
 
 def test_slots_are_handed_out_a_window_ahead_one_interval_apart_in_line_order() -> None:
@@ -113,7 +116,9 @@ def test_a_far_off_retry_waits_in_redis_not_in_a_worker(alpha: TenantSetup) -> N
     due = client.zscore(scheduling.RETRY_KEY, member)
     released_early = scheduling.release_due(now=timezone.now())
     still_there = client.zscore(scheduling.RETRY_KEY, member) is not None
-    released = scheduling.release_due(now=timezone.now() + timedelta(seconds=scheduling.MAX_WORKER_WAIT_SECONDS * 5 + 1))
+    released = scheduling.release_due(
+        now=timezone.now() + timedelta(seconds=scheduling.MAX_WORKER_WAIT_SECONDS * 5 + 1)
+    )
 
     assert due == pytest.approx(time.time() + scheduling.MAX_WORKER_WAIT_SECONDS * 5, abs=5)
     assert released_early == 0 and still_there

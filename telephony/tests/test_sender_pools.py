@@ -32,7 +32,13 @@ def pooled(alpha_on_twilio: TenantSetup) -> TenantSetup:
 
 
 def launch(setup: TenantSetup, recipients: list[str], **payload):
-    body = {"name": "Pooled", "channel": "sms", "body": "Hi", "recipients": [{"to": to} for to in recipients], **payload}
+    body = {
+        "name": "Pooled",
+        "channel": "sms",
+        "body": "Hi",
+        "recipients": [{"to": to} for to in recipients],
+        **payload,
+    }
     return setup.client(setup.admin_key).post(URL, body, format="json")
 
 
@@ -64,15 +70,22 @@ def test_a_one_number_pool_is_that_sender(pooled: TenantSetup) -> None:
 
 def test_every_sender_of_a_pool_must_be_verified(pooled: TenantSetup) -> None:
     with tenant_context(pooled.tenant):
-        SenderNumber.objects.create(phone_number="+14155550614", status=SenderNumber.Status.REJECTED, status_detail="Not on the account.")
+        SenderNumber.objects.create(
+            phone_number="+14155550614", status=SenderNumber.Status.REJECTED, status_detail="Not on the account."
+        )
 
     unknown = launch(pooled, ["+14155550100"], senders=[POOL[0], "+14155550699"])
     rejected = launch(pooled, ["+14155550100"], senders=[POOL[0], "+14155550614"])
     malformed = launch(pooled, ["+14155550100"], senders=[POOL[0], "12"])
 
-    assert unknown.status_code == 422 and "+14155550699 is not one of this account's" in unknown.json()["errors"]["senders"][0]
+    assert (
+        unknown.status_code == 422
+        and "+14155550699 is not one of this account's" in unknown.json()["errors"]["senders"][0]
+    )
     assert rejected.status_code == 422 and "Not on the account." in rejected.json()["errors"]["senders"][0]
-    assert malformed.status_code == 400 and malformed.json()["errors"]["senders"][0].startswith("'12' is not a phone number")
+    assert malformed.status_code == 400 and malformed.json()["errors"]["senders"][0].startswith(
+        "'12' is not a phone number"
+    )
     with tenant_context(pooled.tenant):
         assert not Communication.objects.exists()
 

@@ -30,7 +30,9 @@ def test_an_admin_registers_a_number_and_sees_twilios_answer(alpha_on_twilio: Te
     browser = signed_in(alpha_on_twilio)
 
     form_page = browser.get("/senders/register/")
-    registered = browser.post("/senders/register/", {"phone_number": "+1 (415) 555-0711", "kind": "long_code", "messages_per_second": "2"})
+    registered = browser.post(
+        "/senders/register/", {"phone_number": "+1 (415) 555-0711", "kind": "long_code", "messages_per_second": "2"}
+    )
     pending_page = browser.get("/senders/").content.decode()
     with tenant_context(alpha_on_twilio.tenant):
         sender_number_verify(sender_id=sender(alpha_on_twilio, NUMBER).pk)  # what the worker does next
@@ -47,7 +49,9 @@ def test_an_admin_registers_a_number_and_sees_twilios_answer(alpha_on_twilio: Te
 def test_bad_input_is_shown_on_the_form_and_registers_nothing(alpha_on_twilio: TenantSetup) -> None:
     browser = signed_in(alpha_on_twilio)
 
-    response = browser.post("/senders/register/", {"phone_number": "555", "kind": "long_code", "messages_per_second": "5000"})
+    response = browser.post(
+        "/senders/register/", {"phone_number": "555", "kind": "long_code", "messages_per_second": "5000"}
+    )
 
     page = response.content.decode()
     assert response.status_code == 400
@@ -59,7 +63,9 @@ def test_bad_input_is_shown_on_the_form_and_registers_nothing(alpha_on_twilio: T
 
 def test_a_rejected_number_is_checked_again_and_a_number_removed(alpha_on_twilio: TenantSetup) -> None:
     with tenant_context(alpha_on_twilio.tenant):
-        rejected = SenderNumber.objects.create(phone_number=NUMBER, status=SenderNumber.Status.REJECTED, status_detail="Not found.")
+        rejected = SenderNumber.objects.create(
+            phone_number=NUMBER, status=SenderNumber.Status.REJECTED, status_detail="Not found."
+        )
     browser = signed_in(alpha_on_twilio)
 
     assert ">Check again</button>" in browser.get("/senders/").content.decode()

@@ -34,7 +34,9 @@ def account_of(setup: TenantSetup) -> TwilioAccount:
 def buy(setup: TenantSetup, phone_number: str) -> str:
     release_number(phone_number)
     account = account_of(setup)
-    bought = TwilioGateway(account_sid=account.account_sid, auth_token=account.auth_token).buy_number(phone_number=phone_number)
+    bought = TwilioGateway(account_sid=account.account_sid, auth_token=account.auth_token).buy_number(
+        phone_number=phone_number
+    )
     assert bought.ok, bought.message
     return bought.payload
 
@@ -60,7 +62,11 @@ def test_registering_queues_the_check_which_verifies_a_number_the_account_owns(
             sender = sender_number_register(phone_number=NUMBER)
         assert (sender.status, sender.twilio_sid, sender.verified_at) == ("pending", "", None)
         assert queued == [
-            ("telephony.tasks.verify_sender_number", {"sender_id": sender.pk}, {"_schema_name": alpha_on_twilio.tenant.schema_name})
+            (
+                "telephony.tasks.verify_sender_number",
+                {"sender_id": sender.pk},
+                {"_schema_name": alpha_on_twilio.tenant.schema_name},
+            )
         ]
 
         verify_sender_number.apply(kwargs=queued[0][1])  # what the worker runs
@@ -105,7 +111,9 @@ def test_a_number_the_account_does_not_have_is_rejected_with_the_reason(alpha_on
 
     assert (number.status, number.twilio_sid, number.verified_at) == ("rejected", "", None)
     assert number.status_detail == f"{NUMBER} is not a phone number of Twilio account {account.account_sid}."
-    assert caller_id.status_detail == f"{CALLER_ID} is not a verified caller ID of Twilio account {account.account_sid}."
+    assert (
+        caller_id.status_detail == f"{CALLER_ID} is not a verified caller ID of Twilio account {account.account_sid}."
+    )
     assert again.status == "rejected"
 
 
@@ -167,9 +175,7 @@ def test_pending_and_rejected_senders_are_refused(alpha_on_twilio: TenantSetup, 
     for response in (pending, rejected):
         assert response.status_code == 422
         assert response["Content-Type"] == "application/problem+json"
-    assert pending.json()["errors"] == {
-        "from": [f"{UNCHECKED} is still being checked with Twilio; try again shortly."]
-    }
+    assert pending.json()["errors"] == {"from": [f"{UNCHECKED} is still being checked with Twilio; try again shortly."]}
     assert rejected.json()["errors"]["from"] == [
         f"{NUMBER} cannot be used as a sender: {NUMBER} is not a phone number of Twilio account "
         f"{account_of(alpha_on_twilio).account_sid}."
@@ -186,7 +192,9 @@ def test_the_default_sender_must_be_verified_too(alpha_on_twilio: TenantSetup) -
     refused = send(alpha_on_twilio, "messages")
 
     assert refused.status_code == 422
-    assert refused.json()["errors"]["from"] == [f"The default sender {NUMBER} is still being checked with Twilio; try again shortly."]
+    assert refused.json()["errors"]["from"] == [
+        f"The default sender {NUMBER} is still being checked with Twilio; try again shortly."
+    ]
 
 
 def test_a_number_of_another_tenants_account_is_rejected(alpha_on_twilio: TenantSetup, beta: TenantSetup) -> None:

@@ -35,7 +35,11 @@ def test_registering_answers_pending_and_the_list_shows_the_verdict_once_checked
         response = client.post(URL, {"phone_number": "+1 (415) 555-0161", "kind": "verified_caller_id"}, format="json")
     assert response.status_code == 202, response.json()
     registered = response.json()
-    assert (registered["phone_number"], registered["status"], registered["kind"]) == (CALLER_ID, "pending", "verified_caller_id")
+    assert (registered["phone_number"], registered["status"], registered["kind"]) == (
+        CALLER_ID,
+        "pending",
+        "verified_caller_id",
+    )
     assert queued_checks == [{"sender_id": registered["id"]}]
 
     with tenant_context(alpha_on_twilio.tenant):
@@ -43,22 +47,34 @@ def test_registering_answers_pending_and_the_list_shows_the_verdict_once_checked
     listed = {s["phone_number"]: s for s in client.get(URL).json()["results"]}
 
     # The sandbox account has no such caller ID: rejected, with the reason; the default sender is verified.
-    assert listed[CALLER_ID]["status"] == "rejected" and "not a verified caller ID" in listed[CALLER_ID]["status_detail"]
-    assert listed[SENDER]["status"] == "verified" and listed[SENDER]["is_default"] and listed[SENDER]["twilio_sid"].startswith("PN")
+    assert (
+        listed[CALLER_ID]["status"] == "rejected" and "not a verified caller ID" in listed[CALLER_ID]["status_detail"]
+    )
+    assert (
+        listed[SENDER]["status"] == "verified"
+        and listed[SENDER]["is_default"]
+        and listed[SENDER]["twilio_sid"].startswith("PN")
+    )
 
 
 def test_bad_input_gets_field_errors_and_records_nothing(alpha_on_twilio: TenantSetup) -> None:
     client = alpha_on_twilio.client(alpha_on_twilio.admin_key)
     bad_number = client.post(URL, {"phone_number": "555-0161"}, format="json")
-    bad_kind_and_rate = client.post(URL, {"phone_number": CALLER_ID, "kind": "pigeon", "messages_per_second": 0}, format="json")
+    bad_kind_and_rate = client.post(
+        URL, {"phone_number": CALLER_ID, "kind": "pigeon", "messages_per_second": 0}, format="json"
+    )
 
     assert bad_number.status_code == 400 and "phone_number" in bad_number.json()["errors"]
-    assert bad_kind_and_rate.status_code == 400 and {"kind", "messages_per_second"} <= set(bad_kind_and_rate.json()["errors"])
+    assert bad_kind_and_rate.status_code == 400 and {"kind", "messages_per_second"} <= set(
+        bad_kind_and_rate.json()["errors"]
+    )
     with tenant_context(alpha_on_twilio.tenant):
         assert list(SenderNumber.objects.values_list("phone_number", flat=True)) == [SENDER]
 
 
-def test_viewers_read_admins_register_and_remove(alpha_on_twilio: TenantSetup, queued_checks: list[dict[str, Any]]) -> None:
+def test_viewers_read_admins_register_and_remove(
+    alpha_on_twilio: TenantSetup, queued_checks: list[dict[str, Any]]
+) -> None:
     _, viewer_key = api_key_create(tenant=alpha_on_twilio.tenant, name="viewer", role=Role.VIEWER)
     _, operator_key = api_key_create(tenant=alpha_on_twilio.tenant, name="operator", role=Role.OPERATOR)
     viewer, operator = alpha_on_twilio.client(viewer_key), alpha_on_twilio.client(operator_key)

@@ -31,7 +31,9 @@ def status_of(setup: TenantSetup, communication: Communication) -> Communication
         return Communication.objects.get(pk=communication.pk)
 
 
-def test_callbacks_move_the_status_forward_and_record_duration(alpha_on_twilio: TenantSetup, call: Communication) -> None:
+def test_callbacks_move_the_status_forward_and_record_duration(
+    alpha_on_twilio: TenantSetup, call: Communication
+) -> None:
     for status in ("initiated", "ringing", "in-progress"):
         response = post_callback(alpha_on_twilio, call, {"CallSid": call.twilio_sid, "CallStatus": status})
         assert response.status_code == 200 and response["Content-Type"] == "application/xml"
@@ -52,15 +54,25 @@ def test_late_and_duplicate_callbacks_change_nothing(alpha_on_twilio: TenantSetu
 
 def test_message_delivery_failure_is_recorded_with_its_code(alpha_on_twilio: TenantSetup) -> None:
     with tenant_context(alpha_on_twilio.tenant):
-        message = Communication.objects.create(channel="sms", to_number="+14155552671", from_number=SENDER, status="sent", twilio_sid="SM" + "2" * 32)
-    post_callback(alpha_on_twilio, message, {"MessageSid": message.twilio_sid, "MessageStatus": "undelivered", "ErrorCode": "30003"})
+        message = Communication.objects.create(
+            channel="sms", to_number="+14155552671", from_number=SENDER, status="sent", twilio_sid="SM" + "2" * 32
+        )
+    post_callback(
+        alpha_on_twilio,
+        message,
+        {"MessageSid": message.twilio_sid, "MessageStatus": "undelivered", "ErrorCode": "30003"},
+    )
 
     final = status_of(alpha_on_twilio, message)
     assert (final.status, final.error_code) == ("undelivered", "30003")
 
 
-def test_unsigned_or_foreign_callbacks_are_refused(alpha_on_twilio: TenantSetup, beta: TenantSetup, call: Communication) -> None:
-    forged = post_callback(alpha_on_twilio, call, {"CallSid": call.twilio_sid, "CallStatus": "completed"}, token="not-the-token")
+def test_unsigned_or_foreign_callbacks_are_refused(
+    alpha_on_twilio: TenantSetup, beta: TenantSetup, call: Communication
+) -> None:
+    forged = post_callback(
+        alpha_on_twilio, call, {"CallSid": call.twilio_sid, "CallStatus": "completed"}, token="not-the-token"
+    )
     url = f"/webhooks/twilio/status/{call.public_token}/"
     on_beta = APIClient(HTTP_HOST=beta.host).post(url, {"CallStatus": "completed"})
 

@@ -69,7 +69,10 @@ def assert_paced(times: list[float], per_second: float) -> None:
 
 @pytest.fixture
 def live_alpha(
-    tenant_pair: tuple[TenantSetup, TenantSetup], twilio_sandbox: Any, platform_processes: PlatformProcesses, django_db_blocker: DjangoDbBlocker
+    tenant_pair: tuple[TenantSetup, TenantSetup],
+    twilio_sandbox: Any,
+    platform_processes: PlatformProcesses,
+    django_db_blocker: DjangoDbBlocker,
 ) -> Iterator[TenantSetup]:
     """alpha with committed sandbox wiring, cleaned up afterwards."""
     alpha = tenant_pair[0]
@@ -92,7 +95,10 @@ def status_of(setup: TenantSetup, communication_id: int) -> Communication:
 
 
 def test_sms_goes_through_a_worker_and_its_callbacks_update_it(
-    live_alpha: TenantSetup, platform_processes: PlatformProcesses, sandbox_log: SandboxLog, django_db_blocker: DjangoDbBlocker
+    live_alpha: TenantSetup,
+    platform_processes: PlatformProcesses,
+    sandbox_log: SandboxLog,
+    django_db_blocker: DjangoDbBlocker,
 ) -> None:
     with django_db_blocker.unblock():
         response = live_alpha.client(live_alpha.admin_key).post(
@@ -102,7 +108,9 @@ def test_sms_goes_through_a_worker_and_its_callbacks_update_it(
         message_id = response.json()["id"]
 
         delivered = eventually(
-            lambda: (m := status_of(live_alpha, message_id)).status == "delivered" and m, "the delivered callback", platform_processes
+            lambda: (m := status_of(live_alpha, message_id)).status == "delivered" and m,
+            "the delivered callback",
+            platform_processes,
         )
         connection.set_schema_to_public()
 
@@ -113,16 +121,23 @@ def test_sms_goes_through_a_worker_and_its_callbacks_update_it(
 
 
 def test_call_fetches_its_signed_twiml_from_the_web_and_completes(
-    live_alpha: TenantSetup, platform_processes: PlatformProcesses, sandbox_log: SandboxLog, django_db_blocker: DjangoDbBlocker
+    live_alpha: TenantSetup,
+    platform_processes: PlatformProcesses,
+    sandbox_log: SandboxLog,
+    django_db_blocker: DjangoDbBlocker,
 ) -> None:
     with django_db_blocker.unblock():
         response = live_alpha.client(live_alpha.admin_key).post(
-            "/api/v1/calls/", {"to": "+14155559002", "text": "Hello {name}", "variables": {"name": "Ann"}}, format="json"
+            "/api/v1/calls/",
+            {"to": "+14155559002", "text": "Hello {name}", "variables": {"name": "Ann"}},
+            format="json",
         )
         call_id = response.json()["id"]
 
         completed = eventually(
-            lambda: (c := status_of(live_alpha, call_id)).status == "completed" and c, "the completed callback", platform_processes
+            lambda: (c := status_of(live_alpha, call_id)).status == "completed" and c,
+            "the completed callback",
+            platform_processes,
         )
         connection.set_schema_to_public()
 
@@ -133,7 +148,10 @@ def test_call_fetches_its_signed_twiml_from_the_web_and_completes(
 
 
 def test_per_sender_rate_cap_holds_across_four_worker_processes(
-    live_alpha: TenantSetup, platform_processes: PlatformProcesses, sandbox_log: SandboxLog, django_db_blocker: DjangoDbBlocker
+    live_alpha: TenantSetup,
+    platform_processes: PlatformProcesses,
+    sandbox_log: SandboxLog,
+    django_db_blocker: DjangoDbBlocker,
 ) -> None:
     senders = {"+14155550201": ("long_code", 1.0, 5), "+18005550202": ("toll_free", 3.0, 10)}
     client = live_alpha.client(live_alpha.admin_key)
@@ -146,7 +164,12 @@ def test_per_sender_rate_cap_holds_across_four_worker_processes(
         for index, (number, (_, _, count)) in enumerate(senders.items()):
             for n in range(count):
                 to = f"+1415555{index}{n:03d}"
-                assert client.post("/api/v1/messages/", {"to": to, "from": number, "body": "capped"}, format="json").status_code == 202
+                assert (
+                    client.post(
+                        "/api/v1/messages/", {"to": to, "from": number, "body": "capped"}, format="json"
+                    ).status_code
+                    == 202
+                )
 
         def arrivals() -> dict[str, list[float]]:
             times: dict[str, list[float]] = {number: [] for number in senders}
@@ -166,7 +189,10 @@ def test_per_sender_rate_cap_holds_across_four_worker_processes(
 
 
 def test_a_senders_backlog_waits_in_its_line_not_as_tasks(
-    live_alpha: TenantSetup, platform_processes: PlatformProcesses, sandbox_log: SandboxLog, django_db_blocker: DjangoDbBlocker
+    live_alpha: TenantSetup,
+    platform_processes: PlatformProcesses,
+    sandbox_log: SandboxLog,
+    django_db_blocker: DjangoDbBlocker,
 ) -> None:
     number, per_second, count = "+14155550301", 5.0, 40
     broker = redis.Redis.from_url(settings.CELERY_BROKER_URL)
@@ -183,7 +209,9 @@ def test_a_senders_backlog_waits_in_its_line_not_as_tasks(
         accepted = 0
 
         def lined_arrivals() -> list[float]:
-            return sorted(item["received_monotonic"] for item in sandbox_log.items("messages") if item["body"] == "lined")
+            return sorted(
+                item["received_monotonic"] for item in sandbox_log.items("messages") if item["body"] == "lined"
+            )
 
         def sample() -> list[float]:
             times = lined_arrivals()
@@ -191,12 +219,16 @@ def test_a_senders_backlog_waits_in_its_line_not_as_tasks(
             return times
 
         for n in range(count):
-            response = client.post("/api/v1/messages/", {"to": f"+1415556{n:04d}", "from": number, "body": "lined"}, format="json")
+            response = client.post(
+                "/api/v1/messages/", {"to": f"+1415556{n:04d}", "from": number, "body": "lined"}, format="json"
+            )
             assert response.status_code == 202
             accepted += 1
             sample()
 
-        times = eventually(lambda: (t := sample()) and len(t) >= count and t, "all lined messages at the sandbox", platform_processes)
+        times = eventually(
+            lambda: (t := sample()) and len(t) >= count and t, "all lined messages at the sandbox", platform_processes
+        )
         time.sleep(1.0)
 
     assert len(lined_arrivals()) == count
@@ -211,7 +243,10 @@ def test_a_senders_backlog_waits_in_its_line_not_as_tasks(
 
 
 def test_a_campaign_is_queued_in_groups_and_each_message_sent_once(
-    live_alpha: TenantSetup, platform_processes: PlatformProcesses, sandbox_log: SandboxLog, django_db_blocker: DjangoDbBlocker
+    live_alpha: TenantSetup,
+    platform_processes: PlatformProcesses,
+    sandbox_log: SandboxLog,
+    django_db_blocker: DjangoDbBlocker,
 ) -> None:
     number, count = "+14155550501", 120
     published: list[tuple[str, dict[str, Any]]] = []
@@ -226,7 +261,9 @@ def test_a_campaign_is_queued_in_groups_and_each_message_sent_once(
             with tenant_context(live_alpha.tenant):
                 sender_on_sandbox(account, number, kind="short_code", messages_per_second=100)
             connection.set_schema_to_public()
-            campaign_id = campaign_launched(live_alpha, body="grouped", to_prefix="+1415557", count=count, sending={"from": number})
+            campaign_id = campaign_launched(
+                live_alpha, body="grouped", to_prefix="+1415557", count=count, sending={"from": number}
+            )
             received = all_arrived(sandbox_log, "grouped", count, platform_processes)
             time.sleep(1.0)
             with tenant_context(live_alpha.tenant):
@@ -237,12 +274,19 @@ def test_a_campaign_is_queued_in_groups_and_each_message_sent_once(
 
     groups = [kwargs["communication_ids"] for task, kwargs in published if task == scheduling.DELIVER_GROUP_TASK]
     assert [len(group) for group in groups] == [50, 50, 20]
-    assert len({item["to"] for item in received}) == count == len([i for i in sandbox_log.items("messages") if i["body"] == "grouped"])
+    assert (
+        len({item["to"] for item in received})
+        == count
+        == len([i for i in sandbox_log.items("messages") if i["body"] == "grouped"])
+    )
     assert sids == {item["sid"] for item in received}
 
 
 def test_a_campaign_over_a_pool_sends_from_each_number_at_its_own_pace(
-    live_alpha: TenantSetup, platform_processes: PlatformProcesses, sandbox_log: SandboxLog, django_db_blocker: DjangoDbBlocker
+    live_alpha: TenantSetup,
+    platform_processes: PlatformProcesses,
+    sandbox_log: SandboxLog,
+    django_db_blocker: DjangoDbBlocker,
 ) -> None:
     pool, count = ["+14155550621", "+14155550622", "+14155550623", "+14155550624"], 16
     with django_db_blocker.unblock():
@@ -251,10 +295,14 @@ def test_a_campaign_over_a_pool_sends_from_each_number_at_its_own_pace(
             for number in pool:
                 sender_on_sandbox(account, number)  # long codes: 1 message/s each
         connection.set_schema_to_public()
-        campaign_id = campaign_launched(live_alpha, body="pooled", to_prefix="+1415558", count=count, sending={"senders": pool})
+        campaign_id = campaign_launched(
+            live_alpha, body="pooled", to_prefix="+1415558", count=count, sending={"senders": pool}
+        )
         received = all_arrived(sandbox_log, "pooled", count, platform_processes)
         with tenant_context(live_alpha.tenant):
-            assigned = dict(Communication.objects.filter(campaign_id=campaign_id).values_list("to_number", "from_number"))
+            assigned = dict(
+                Communication.objects.filter(campaign_id=campaign_id).values_list("to_number", "from_number")
+            )
         connection.set_schema_to_public()
 
     assert {item["to"]: item["from"] for item in received} == assigned
@@ -271,19 +319,29 @@ def test_a_campaign_over_a_pool_sends_from_each_number_at_its_own_pace(
 
 
 def test_a_message_whose_task_was_lost_is_sent_once_after_the_sweep(
-    live_alpha: TenantSetup, platform_processes: PlatformProcesses, sandbox_log: SandboxLog, django_db_blocker: DjangoDbBlocker
+    live_alpha: TenantSetup,
+    platform_processes: PlatformProcesses,
+    sandbox_log: SandboxLog,
+    django_db_blocker: DjangoDbBlocker,
 ) -> None:
     with django_db_blocker.unblock():
         with tenant_context(live_alpha.tenant):
             # Pending with no task anywhere: its worker died holding it, or Redis lost its data.
             lost = Communication.objects.create(
-                channel=Communication.Channel.SMS, to_number="+14155550777", from_number=SENDER, content="orphan", encoding="GSM-7", segments=1
+                channel=Communication.Channel.SMS,
+                to_number="+14155550777",
+                from_number=SENDER,
+                content="orphan",
+                encoding="GSM-7",
+                segments=1,
             )
             Communication.objects.filter(pk=lost.pk).update(updated_at=timezone.now() - delivery.STALLED_AFTER * 2)
         connection.set_schema_to_public()
 
         first_sweep = requeue_stalled_communications()
-        sent = eventually(lambda: (m := status_of(live_alpha, lost.pk)).twilio_sid and m, "the orphan sent", platform_processes)
+        sent = eventually(
+            lambda: (m := status_of(live_alpha, lost.pk)).twilio_sid and m, "the orphan sent", platform_processes
+        )
         second_sweep = requeue_stalled_communications()
         connection.set_schema_to_public()
         time.sleep(1.0)

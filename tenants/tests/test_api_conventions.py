@@ -27,7 +27,12 @@ def test_pagination_block_and_per_page(alpha: TenantSetup) -> None:
 
     assert len(body["results"]) == 5
     assert body["pagination"] == {
-        "page": 2, "per_page": 5, "total_items": 12, "total_pages": 3, "has_next": True, "has_prev": True,
+        "page": 2,
+        "per_page": 5,
+        "total_items": 12,
+        "total_pages": 3,
+        "has_next": True,
+        "has_prev": True,
     }
 
 
@@ -84,5 +89,7 @@ def test_openapi_schema_and_docs_are_served(alpha: TenantSetup) -> None:
 @pytest.mark.parametrize("urlconf", ["config.urls_tenants", "config.urls_public"])
 def test_the_openapi_schema_is_valid_and_generates_without_warnings(urlconf: str, tmp_path: Path) -> None:
     # --fail-on-warn: an untyped path parameter or an ambiguous enum name would reach integrators' generated clients.
-    call_command("spectacular", "--urlconf", urlconf, "--validate", "--fail-on-warn", "--file", str(tmp_path / "schema.yaml"))
+    call_command(
+        "spectacular", "--urlconf", urlconf, "--validate", "--fail-on-warn", "--file", str(tmp_path / "schema.yaml")
+    )
     assert "/api/v1/" in (tmp_path / "schema.yaml").read_text()

@@ -28,13 +28,17 @@ def wait_for_mail(platform: PlatformProcesses, recipient: str) -> str:
 
 @pytest.mark.worker
 def test_invitation_task_runs_in_the_inviting_tenants_schema(
-    tenant_pair: tuple[TenantSetup, TenantSetup], platform_processes: PlatformProcesses, django_db_blocker: DjangoDbBlocker
+    tenant_pair: tuple[TenantSetup, TenantSetup],
+    platform_processes: PlatformProcesses,
+    django_db_blocker: DjangoDbBlocker,
 ) -> None:
     alpha, beta = tenant_pair
     email = "worker-check@alpha.test"
     with django_db_blocker.unblock():  # real commits: the worker is another process
         try:
-            response = alpha.client(alpha.admin_key).post("/api/v1/users/", {"email": email, "role": "viewer"}, format="json")
+            response = alpha.client(alpha.admin_key).post(
+                "/api/v1/users/", {"email": email, "role": "viewer"}, format="json"
+            )
             assert response.status_code == 201
 
             message = wait_for_mail(platform_processes, email)

@@ -23,7 +23,9 @@ def applied_migrations(schema: str) -> list[tuple[str, str, str]]:
 
 
 def test_onboarding_creates_schema_domain_admin_and_working_key(tenant_pair: tuple[TenantSetup, TenantSetup]) -> None:
-    result = tenant_onboard(name="Acme Corp", slug="acme", admin_email="Boss@Acme.test", admin_password="s3cret-pass-word")
+    result = tenant_onboard(
+        name="Acme Corp", slug="acme", admin_email="Boss@Acme.test", admin_password="s3cret-pass-word"
+    )
 
     assert result.tenant.schema_name == "t_acme"
     assert schema_exists("t_acme")

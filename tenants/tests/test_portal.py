@@ -48,7 +48,9 @@ def test_admin_creates_a_key_that_is_shown_once_then_revokes_it(alpha: TenantSet
     assert alpha.client(raw_key).get("/api/v1/tenant/").status_code == 401
 
 
-def test_admin_invites_a_user_who_sets_a_password_and_signs_in(alpha: TenantSetup, django_capture_on_commit_callbacks, settings) -> None:
+def test_admin_invites_a_user_who_sets_a_password_and_signs_in(
+    alpha: TenantSetup, django_capture_on_commit_callbacks, settings
+) -> None:
     settings.CELERY_TASK_ALWAYS_EAGER = True
     from config.celery import app
 

@@ -15,7 +15,9 @@ def staff_client(db: None) -> APIClient:
     with schema_context("public"):
         User.objects.create_superuser("root@platform.test", "staff-password-1")
     client = APIClient(HTTP_HOST=settings.BASE_DOMAIN)
-    client.credentials(HTTP_AUTHORIZATION="Basic " + __import__("base64").b64encode(b"root@platform.test:staff-password-1").decode())
+    client.credentials(
+        HTTP_AUTHORIZATION="Basic " + __import__("base64").b64encode(b"root@platform.test:staff-password-1").decode()
+    )
     return client
 
 
@@ -33,14 +35,19 @@ def test_staff_onboards_a_tenant_over_rest(staff_client: APIClient) -> None:
 
 
 def test_bad_slug_over_rest_gets_field_errors(staff_client: APIClient) -> None:
-    response = staff_client.post("/api/v1/tenants/", {"name": "W", "slug": "www", "admin_email": "a@w.test"}, format="json")
+    response = staff_client.post(
+        "/api/v1/tenants/", {"name": "W", "slug": "www", "admin_email": "a@w.test"}, format="json"
+    )
 
     assert response.status_code == 400
     assert "reserved" in response.json()["errors"]["slug"][0]
 
 
 def test_staff_suspends_and_reactivates(staff_client: APIClient, alpha: TenantSetup) -> None:
-    assert staff_client.post("/api/v1/tenants/alpha/suspend/", {"reason": "fraud check"}, format="json").json()["status"] == "suspended"
+    assert (
+        staff_client.post("/api/v1/tenants/alpha/suspend/", {"reason": "fraud check"}, format="json").json()["status"]
+        == "suspended"
+    )
     assert alpha.client(alpha.admin_key).get("/api/v1/tenant/").status_code == 403
     assert staff_client.post("/api/v1/tenants/alpha/reactivate/").json()["status"] == "active"
     assert alpha.client(alpha.admin_key).get("/api/v1/tenant/").status_code == 200
@@ -53,10 +60,17 @@ def test_endpoint_is_for_staff_only(alpha: TenantSetup) -> None:
     assert public.get("/api/v1/tenants/").status_code in (401, 403)
 
     public.login(username="someone@platform.test", password="plain-password-1")
-    assert public.post("/api/v1/tenants/", {"name": "x", "slug": "sneak", "admin_email": "a@b.test"}, format="json").status_code == 403
+    assert (
+        public.post(
+            "/api/v1/tenants/", {"name": "x", "slug": "sneak", "admin_email": "a@b.test"}, format="json"
+        ).status_code
+        == 403
+    )
     assert not Tenant.objects.filter(slug="sneak").exists()
     # and a tenant's admin key means nothing on the public host
-    assert APIClient(HTTP_HOST=settings.BASE_DOMAIN).get("/api/v1/tenants/", HTTP_AUTHORIZATION=f"Bearer {alpha.admin_key}").status_code in (401, 403)
+    assert APIClient(HTTP_HOST=settings.BASE_DOMAIN).get(
+        "/api/v1/tenants/", HTTP_AUTHORIZATION=f"Bearer {alpha.admin_key}"
+    ).status_code in (401, 403)
 
 
 def test_tenant_hosts_do_not_serve_the_staff_endpoint_or_admin(alpha: TenantSetup) -> None:
@@ -72,7 +86,9 @@ def test_staff_onboards_from_the_django_admin(db: None) -> None:
     browser.login(username="root@platform.test", password="staff-password-1")
 
     response = browser.post(
-        "/admin/tenants/tenant/add/", {"name": "Admin Co", "slug": "admin-co", "admin_email": "a@admin.test"}, follow=True
+        "/admin/tenants/tenant/add/",
+        {"name": "Admin Co", "slug": "admin-co", "admin_email": "a@admin.test"},
+        follow=True,
     )
 
     assert response.status_code == 200

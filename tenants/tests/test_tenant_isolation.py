@@ -42,7 +42,9 @@ def test_route_discovery_finds_the_api() -> None:
 
 @pytest.mark.parametrize("path", TENANT_API_PATHS)
 @pytest.mark.parametrize("method", METHODS)
-def test_other_tenants_key_is_rejected_on_every_endpoint(alpha: TenantSetup, beta: TenantSetup, path: str, method: str) -> None:
+def test_other_tenants_key_is_rejected_on_every_endpoint(
+    alpha: TenantSetup, beta: TenantSetup, path: str, method: str
+) -> None:
     response = getattr(alpha.client(beta.admin_key), method)(path, {}, format="json")
     assert response.status_code == 401, (method, path, response.status_code)
 
@@ -76,7 +78,9 @@ def test_users_and_keys_are_invisible_across_tenants(alpha: TenantSetup, beta: T
 
 def test_session_of_one_tenant_is_not_valid_on_another(alpha: TenantSetup, beta: TenantSetup) -> None:
     alpha_browser = APIClient(HTTP_HOST=alpha.host)
-    assert alpha_browser.post("/accounts/login/", {"username": alpha.admin_email, "password": PASSWORD}).status_code == 302
+    assert (
+        alpha_browser.post("/accounts/login/", {"username": alpha.admin_email, "password": PASSWORD}).status_code == 302
+    )
     assert alpha_browser.get("/").status_code == 200
     assert alpha_browser.get("/api/v1/users/").status_code == 200
 
@@ -89,7 +93,9 @@ def test_session_of_one_tenant_is_not_valid_on_another(alpha: TenantSetup, beta:
 
 
 def test_alpha_login_does_not_work_on_beta(alpha: TenantSetup, beta: TenantSetup) -> None:
-    response = APIClient(HTTP_HOST=beta.host).post("/accounts/login/", {"username": alpha.admin_email, "password": PASSWORD})
+    response = APIClient(HTTP_HOST=beta.host).post(
+        "/accounts/login/", {"username": alpha.admin_email, "password": PASSWORD}
+    )
     assert response.status_code == 200  # the form again, with an error
     assert b"did not match" in response.content
 

@@ -38,10 +38,34 @@ CREATE TABLE communication_log (
 VOICE_MESSAGES = [
     # id, name, voice_text, voice_gender, voice_age, voice_rate, tropo_voice, voice_type, voice_settings, language,
     # is_active, created_at
-    (1, "Welcome", "Welcome to {company}.", "alice", "adult", "slow", "Vanessa", "greeting", '{"channel": "ivr"}',
-     "en-US", 1, "2019-03-04 10:20:30"),
-    (2, "Reminder", "Hi {name}, see you {day}~SSML~date.", "man", "senior", "1.2", "Dave", "reminder", "", None, 0,
-     "2019-03-05T08:00:00"),
+    (
+        1,
+        "Welcome",
+        "Welcome to {company}.",
+        "alice",
+        "adult",
+        "slow",
+        "Vanessa",
+        "greeting",
+        '{"channel": "ivr"}',
+        "en-US",
+        1,
+        "2019-03-04 10:20:30",
+    ),
+    (
+        2,
+        "Reminder",
+        "Hi {name}, see you {day}~SSML~date.",
+        "man",
+        "senior",
+        "1.2",
+        "Dave",
+        "reminder",
+        "",
+        None,
+        0,
+        "2019-03-05T08:00:00",
+    ),
     (3, "Bob line", "Bob says hi", "bob", "", "0.8", "", "message", None, "en_gb", 1, "2019-03-06 09:00:00"),
     (4, "Robot", "Beep", "robot", "", "1.0", "Robo", "notification", "{}", "", 1, ""),
     (5, "Broken settings", "Hello", "woman", "", "medium", "", "message", "{not json", "en-US", 1, ""),
@@ -51,8 +75,16 @@ VOICE_MESSAGES = [
 
 VOICE_FILES = [
     # id, name, file_path, description, tag_list, caller_number, network_type, created_at
-    (10, "welcome_tone", "audio/welcome.wav", "Welcome chime", "promo, spring ,promo", "+1 (415) 555-2671", "voice",
-     "2019-01-01 00:00:00"),
+    (
+        10,
+        "welcome_tone",
+        "audio/welcome.wav",
+        "Welcome chime",
+        "promo, spring ,promo",
+        "+1 (415) 555-2671",
+        "voice",
+        "2019-01-01 00:00:00",
+    ),
     (11, "missing", "audio/nope.wav", "", "", "", "voice", ""),
     (12, "escape", "../outside.wav", "", "", "", "voice", ""),
     (13, "absolute", "<absolute>", "", "", "", "voice", ""),
@@ -63,10 +95,34 @@ VOICE_FILES = [
 COMMUNICATIONS = [
     # id, network_type, direction, to_number, from_number, message_content, twilio_sid, status, error_message,
     # cost_amount, duration_seconds, created_at
-    (20, "voice", "outbound", "+14155552671", "+1 415 555 0100", "Reminder call", "CA123", "completed", "", 0.0075, 42,
-     "2019-06-01 12:00:00"),
-    (21, "sms", None, "+1 (415) 555-2671", "72345", "Your code is 1234", "", "delivered", "", "0.0079", None,
-     "2019-06-02T09:30:00+02:00"),
+    (
+        20,
+        "voice",
+        "outbound",
+        "+14155552671",
+        "+1 415 555 0100",
+        "Reminder call",
+        "CA123",
+        "completed",
+        "",
+        0.0075,
+        42,
+        "2019-06-01 12:00:00",
+    ),
+    (
+        21,
+        "sms",
+        None,
+        "+1 (415) 555-2671",
+        "72345",
+        "Your code is 1234",
+        "",
+        "delivered",
+        "",
+        "0.0079",
+        None,
+        "2019-06-02T09:30:00+02:00",
+    ),
     (22, "call", "inbound", "+14155552671", "", "", None, "no-answer", "", None, 0, "2019-06-03T10:00:00Z"),
     (23, "sms", "outbound", "12345", "", "Hi", "SM1", "failed", "", None, None, "2019-06-04 10:00:00"),
     (24, "fax", "outbound", "+14155552671", "", "", "FX1", "sent", "", None, None, "2019-06-05 10:00:00"),
@@ -128,20 +184,50 @@ def snapshot(setup: TenantSetup) -> dict[str, list[tuple[Any, ...]]]:
         state = {
             "messages": list(
                 VoiceMessage.objects.order_by("legacy_id").values_list(
-                    "legacy_id", "name", "template_text", "voice", "language", "rate", "message_type", "settings",
-                    "is_active", "voice_age", "tropo_voice", "legacy_voice", "created_at", "updated_at",
+                    "legacy_id",
+                    "name",
+                    "template_text",
+                    "voice",
+                    "language",
+                    "rate",
+                    "message_type",
+                    "settings",
+                    "is_active",
+                    "voice_age",
+                    "tropo_voice",
+                    "legacy_voice",
+                    "created_at",
+                    "updated_at",
                 )
             ),
             "files": list(
                 VoiceFile.objects.order_by("legacy_id").values_list(
-                    "legacy_id", "name", "file", "kind", "size_bytes", "description", "tags", "caller_number",
-                    "created_at", "updated_at",
+                    "legacy_id",
+                    "name",
+                    "file",
+                    "kind",
+                    "size_bytes",
+                    "description",
+                    "tags",
+                    "caller_number",
+                    "created_at",
+                    "updated_at",
                 )
             ),
             "communications": list(
                 Communication.objects.order_by("legacy_id").values_list(
-                    "legacy_id", "channel", "direction", "to_number", "from_number", "content", "twilio_sid", "status",
-                    "cost_amount", "duration_seconds", "occurred_at", "updated_at",
+                    "legacy_id",
+                    "channel",
+                    "direction",
+                    "to_number",
+                    "from_number",
+                    "content",
+                    "twilio_sid",
+                    "status",
+                    "cost_amount",
+                    "duration_seconds",
+                    "occurred_at",
+                    "updated_at",
                 )
             ),
         }
@@ -170,16 +256,36 @@ def test_voice_messages_keep_mapped_and_legacy_fields(alpha: TenantSetup, export
     with tenant_context(alpha.tenant):
         rows = list(
             VoiceMessage.objects.order_by("legacy_id").values_list(
-                "legacy_id", "name", "voice", "legacy_voice", "rate", "language", "message_type", "settings",
-                "is_active", "voice_age", "tropo_voice",
+                "legacy_id",
+                "name",
+                "voice",
+                "legacy_voice",
+                "rate",
+                "language",
+                "message_type",
+                "settings",
+                "is_active",
+                "voice_age",
+                "tropo_voice",
             )
         )
         created = dict(VoiceMessage.objects.values_list("legacy_id", "created_at"))
     connection.set_schema_to_public()
 
     assert rows == [
-        (1, "Welcome", "Polly.Joanna-Neural", "alice", "slow", "en-US", "greeting", {"channel": "ivr"}, True, "adult",
-         "Vanessa"),
+        (
+            1,
+            "Welcome",
+            "Polly.Joanna-Neural",
+            "alice",
+            "slow",
+            "en-US",
+            "greeting",
+            {"channel": "ivr"},
+            True,
+            "adult",
+            "Vanessa",
+        ),
         (2, "Reminder", "Polly.Matthew-Neural", "man", "fast", "en-US", "reminder", {}, False, "senior", "Dave"),
         (3, "Bob line", "Polly.Joey-Neural", "bob", "slow", "en-GB", "message", {}, True, "", ""),
         (4, "Robot", DEFAULT_VOICE, "robot", "medium", "en-US", "notification", {}, True, "", "Robo"),
@@ -199,7 +305,10 @@ def test_voice_file_is_stored_with_its_metadata(alpha: TenantSetup, export: Path
     connection.set_schema_to_public()
 
     assert (voice_file.legacy_id, voice_file.name, voice_file.kind, voice_file.description) == (
-        10, "welcome_tone", "wav", "Welcome chime"
+        10,
+        "welcome_tone",
+        "wav",
+        "Welcome chime",
     )
     assert (voice_file.tags, voice_file.caller_number) == (["promo", "spring"], "+14155552671")
     assert voice_file.duration_seconds == pytest.approx(1.5, abs=0.01)
@@ -213,19 +322,61 @@ def test_communications_are_normalized(alpha: TenantSetup, export: Path) -> None
     with tenant_context(alpha.tenant):
         rows = list(
             Communication.objects.order_by("legacy_id").values_list(
-                "legacy_id", "channel", "direction", "to_number", "from_number", "content", "twilio_sid", "status",
-                "cost_amount", "duration_seconds", "occurred_at",
+                "legacy_id",
+                "channel",
+                "direction",
+                "to_number",
+                "from_number",
+                "content",
+                "twilio_sid",
+                "status",
+                "cost_amount",
+                "duration_seconds",
+                "occurred_at",
             )
         )
     connection.set_schema_to_public()
 
     assert rows == [
-        (20, "call", "outbound", "+14155552671", "+14155550100", "Reminder call", "CA123", "completed",
-         Decimal("0.00750"), 42, datetime(2019, 6, 1, 12, 0, tzinfo=UTC)),
-        (21, "sms", "outbound", "+14155552671", "72345", "Your code is 1234", None, "delivered",
-         Decimal("0.00790"), None, datetime(2019, 6, 2, 7, 30, tzinfo=UTC)),
-        (22, "call", "inbound", "+14155552671", "", "", None, "no-answer", None, 0,
-         datetime(2019, 6, 3, 10, 0, tzinfo=UTC)),
+        (
+            20,
+            "call",
+            "outbound",
+            "+14155552671",
+            "+14155550100",
+            "Reminder call",
+            "CA123",
+            "completed",
+            Decimal("0.00750"),
+            42,
+            datetime(2019, 6, 1, 12, 0, tzinfo=UTC),
+        ),
+        (
+            21,
+            "sms",
+            "outbound",
+            "+14155552671",
+            "72345",
+            "Your code is 1234",
+            None,
+            "delivered",
+            Decimal("0.00790"),
+            None,
+            datetime(2019, 6, 2, 7, 30, tzinfo=UTC),
+        ),
+        (
+            22,
+            "call",
+            "inbound",
+            "+14155552671",
+            "",
+            "",
+            None,
+            "no-answer",
+            None,
+            0,
+            datetime(2019, 6, 3, 10, 0, tzinfo=UTC),
+        ),
     ]
 
 

@@ -62,7 +62,9 @@ def test_seeded_messages_and_their_variables(alpha: TenantSetup) -> None:
     reminder = client.get(f"{URL}{message_id(alpha, 'Appointment Reminder')}/variables/").json()
 
     assert out.splitlines() == [
-        "created: Welcome Message", "created: Appointment Reminder", "created: Payment Due Notice",
+        "created: Welcome Message",
+        "created: Appointment Reminder",
+        "created: Payment Due Notice",
         "default sender: +15005550006 (verified)",
     ]
     with tenant_context(alpha.tenant):
@@ -70,7 +72,9 @@ def test_seeded_messages_and_their_variables(alpha: TenantSetup) -> None:
     connection.set_schema_to_public()
     assert (sender.phone_number, sender.status) == ("+15005550006", "verified") and sender.twilio_sid.startswith("PN")
     assert [(item["name"], item["message_type"]) for item in listing] == [
-        ("Appointment Reminder", "reminder"), ("Payment Due Notice", "notification"), ("Welcome Message", "greeting"),
+        ("Appointment Reminder", "reminder"),
+        ("Payment Due Notice", "notification"),
+        ("Welcome Message", "greeting"),
     ]
     assert reminder == {"variables": ["patient_name", "appointment_date", "appointment_time"], "audio_files": []}
     twiml = client.post(
@@ -98,7 +102,9 @@ def test_seeding_twice_keeps_three_messages_and_the_number(alpha: TenantSetup, b
     connection.set_schema_to_public()
     assert [name for _, name, _ in first] == DEMO_NAMES
     assert out.splitlines() == [
-        "kept: Welcome Message", "kept: Appointment Reminder", "kept: Payment Due Notice",
+        "kept: Welcome Message",
+        "kept: Appointment Reminder",
+        "kept: Payment Due Notice",
         "default sender: +15005550006 (verified)",
     ]
 
@@ -121,7 +127,9 @@ def test_unknown_tenant_is_refused(alpha: TenantSetup) -> None:
         seed("nobody")
 
 
-def test_without_the_sandbox_seeding_says_what_to_do(alpha: TenantSetup, settings: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_without_the_sandbox_seeding_says_what_to_do(
+    alpha: TenantSetup, settings: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setattr(demo, "SANDBOX_WAIT_SECONDS", 0)
     settings.TWILIO_SANDBOX_URL = "http://127.0.0.1:9"  # nothing listens there
 

@@ -39,7 +39,14 @@ def test_text_variables_ssml_and_audio_keep_their_order() -> None:
 
 @pytest.mark.parametrize(
     ("kind", "interpret_as"),
-    [("currency", "currency"), ("number", "number"), ("digits", "digits"), ("phone", "telephone"), ("date", "date"), ("time", "time")],
+    [
+        ("currency", "currency"),
+        ("number", "number"),
+        ("digits", "digits"),
+        ("phone", "telephone"),
+        ("date", "date"),
+        ("time", "time"),
+    ],
 )
 def test_every_ssml_type_maps_to_say_as(kind: str, interpret_as: str) -> None:
     xml = render(f"{{v}}~SSML~{kind}", {"v": "7"}, **VOICE).twiml
@@ -120,7 +127,9 @@ def templates(draw: st.DrawFn) -> tuple[str, dict[str, str], list[tuple[str, str
 def _xml_text(text: str) -> str:
     """What an XML parser gives back for text: characters XML cannot hold are gone (the renderer drops
     them) and line ends are normalised to \\n (XML's own end-of-line handling)."""
-    kept = "".join(ch for ch in text if ch in "\t\n\r" or (" " <= ch <= "\ud7ff") or ("\ue000" <= ch <= "\ufffd") or ch > "\uffff")
+    kept = "".join(
+        ch for ch in text if ch in "\t\n\r" or (" " <= ch <= "\ud7ff") or ("\ue000" <= ch <= "\ufffd") or ch > "\uffff"
+    )
     return kept.replace("\r\n", "\n").replace("\r", "\n")
 
 

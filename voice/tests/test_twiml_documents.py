@@ -20,7 +20,9 @@ def create_document(setup: TenantSetup, variables: dict) -> dict:
     message_id = client.post(
         "/api/v1/voice-messages/", {"name": "Call script", "template_text": "Hello {name}"}, format="json"
     ).json()["id"]
-    response = client.post(f"/api/v1/voice-messages/{message_id}/twiml-documents/", {"variables": variables}, format="json")
+    response = client.post(
+        f"/api/v1/voice-messages/{message_id}/twiml-documents/", {"variables": variables}, format="json"
+    )
     assert response.status_code == 201, response.json()
     return response.json()
 
@@ -69,7 +71,9 @@ def test_documents_are_not_reachable_from_another_tenant(alpha: TenantSetup, bet
 
 def test_strict_document_creation_names_missing_variables(alpha: TenantSetup) -> None:
     client = alpha.client(alpha.admin_key)
-    message_id = client.post("/api/v1/voice-messages/", {"name": "S", "template_text": "Hi {who}"}, format="json").json()["id"]
+    message_id = client.post(
+        "/api/v1/voice-messages/", {"name": "S", "template_text": "Hi {who}"}, format="json"
+    ).json()["id"]
 
     response = client.post(f"/api/v1/voice-messages/{message_id}/twiml-documents/", {}, format="json")
 

@@ -40,13 +40,19 @@ def upload(client: APIClient, filename: str, content: bytes, **fields: str):
         ("menu.xml", b'<?xml version="1.0"?><Response><Say>Press 1</Say></Response>', "xml", None),
     ],
 )
-def test_upload_detects_kind_and_duration(alpha: TenantSetup, filename: str, content: bytes, kind: str, duration) -> None:
-    response = upload(alpha.client(alpha.admin_key), filename, content, description="d", caller_number="+1 (415) 555-2671")
+def test_upload_detects_kind_and_duration(
+    alpha: TenantSetup, filename: str, content: bytes, kind: str, duration
+) -> None:
+    response = upload(
+        alpha.client(alpha.admin_key), filename, content, description="d", caller_number="+1 (415) 555-2671"
+    )
 
     body = response.json()
     assert response.status_code == 201, body
     assert (body["kind"], body["size_bytes"], body["caller_number"]) == (kind, len(content), "+14155552671")
-    assert body["duration_seconds"] == pytest.approx(duration, abs=0.1) if duration else body["duration_seconds"] is None
+    assert (
+        body["duration_seconds"] == pytest.approx(duration, abs=0.1) if duration else body["duration_seconds"] is None
+    )
 
 
 def test_type_is_decided_by_content_not_extension(alpha: TenantSetup) -> None:
@@ -92,7 +98,9 @@ def test_bad_caller_number_and_duplicate_name(alpha: TenantSetup) -> None:
     assert duplicate.status_code == 400 and "name" in duplicate.json()["errors"]
 
 
-def test_files_are_stored_per_tenant_and_served_by_unguessable_url(alpha: TenantSetup, beta: TenantSetup, settings) -> None:
+def test_files_are_stored_per_tenant_and_served_by_unguessable_url(
+    alpha: TenantSetup, beta: TenantSetup, settings
+) -> None:
     content = wav_bytes()
     body = upload(alpha.client(alpha.admin_key), "hello.wav", content).json()
     token = body["url"].rstrip("/").rsplit("/", 1)[1]

@@ -21,8 +21,16 @@ def create(client, **fields):
 def test_create_get_update_and_list(alpha: TenantSetup) -> None:
     client = alpha.client(alpha.admin_key)
 
-    created = create(client, voice="Polly.Matthew-Neural", language="en-GB", rate="slow", message_type="reminder",
-                     settings={"channel": "ivr"}, voice_age="adult", tropo_voice="Vanessa")
+    created = create(
+        client,
+        voice="Polly.Matthew-Neural",
+        language="en-GB",
+        rate="slow",
+        message_type="reminder",
+        settings={"channel": "ivr"},
+        voice_age="adult",
+        tropo_voice="Vanessa",
+    )
     message_id = created.json()["id"]
     full = client.put(f"{URL}{message_id}/", {"name": "Reminder v2", "template_text": "Bye {name}"}, format="json")
     partial = client.patch(f"{URL}{message_id}/", {"is_active": False}, format="json")
@@ -122,7 +130,9 @@ def test_render_strict_and_lenient(alpha: TenantSetup) -> None:
     message_id = create(client, template_text="Hi {name}, you owe {amount}~SSML~currency.").json()["id"]
 
     strict = client.post(f"{URL}{message_id}/render/", {"variables": {"name": "Ann"}}, format="json")
-    lenient = client.post(f"{URL}{message_id}/render/", {"variables": {"name": "Ann"}, "mode": "lenient"}, format="json")
+    lenient = client.post(
+        f"{URL}{message_id}/render/", {"variables": {"name": "Ann"}, "mode": "lenient"}, format="json"
+    )
     full = client.post(f"{URL}{message_id}/render/", {"variables": {"name": "<b>", "amount": 9.5}}, format="json")
 
     assert strict.status_code == 422

@@ -14,14 +14,24 @@ pytestmark = pytest.mark.django_db
 
 def signed_in(setup: TenantSetup, email: str | None = None) -> APIClient:
     browser = APIClient(HTTP_HOST=setup.host)
-    assert browser.post("/accounts/login/", {"username": email or setup.admin_email, "password": PASSWORD}).status_code == 302
+    assert (
+        browser.post("/accounts/login/", {"username": email or setup.admin_email, "password": PASSWORD}).status_code
+        == 302
+    )
     return browser
 
 
 def test_create_edit_and_list_messages(alpha: TenantSetup) -> None:
     browser = signed_in(alpha)
-    form = {"name": "Greeting", "message_type": "greeting", "template_text": "Welcome {name}", "voice": "Polly.Amy-Neural",
-            "language": "en-GB", "rate": "medium", "is_active": "on"}
+    form = {
+        "name": "Greeting",
+        "message_type": "greeting",
+        "template_text": "Welcome {name}",
+        "voice": "Polly.Amy-Neural",
+        "language": "en-GB",
+        "rate": "medium",
+        "is_active": "on",
+    }
 
     assert browser.get("/voice/messages/new/").status_code == 200
     assert browser.post("/voice/messages/new/", form).status_code == 302
@@ -35,7 +45,15 @@ def test_create_edit_and_list_messages(alpha: TenantSetup) -> None:
 
 def test_form_shows_field_errors(alpha: TenantSetup) -> None:
     response = signed_in(alpha).post(
-        "/voice/messages/new/", {"name": "", "template_text": "{x}~SSML~bogus", "voice": "alice", "language": "en-US", "rate": "medium", "message_type": "message"}
+        "/voice/messages/new/",
+        {
+            "name": "",
+            "template_text": "{x}~SSML~bogus",
+            "voice": "alice",
+            "language": "en-US",
+            "rate": "medium",
+            "message_type": "message",
+        },
     )
     assert response.status_code == 200
     assert b"Unknown SSML type" in response.content and b"This field is required" in response.content
@@ -43,7 +61,8 @@ def test_form_shows_field_errors(alpha: TenantSetup) -> None:
 
 def test_live_preview_renders_sample_values(alpha: TenantSetup) -> None:
     response = signed_in(alpha).post(
-        "/voice/preview/", {"template_text": "Pay {amount}~SSML~currency, {name}", "voice": "alice", "language": "en-US", "rate": "fast"}
+        "/voice/preview/",
+        {"template_text": "Pay {amount}~SSML~currency, {name}", "voice": "alice", "language": "en-US", "rate": "fast"},
     )
 
     body = response.json()
@@ -57,7 +76,9 @@ def test_live_preview_renders_sample_values(alpha: TenantSetup) -> None:
 def test_upload_from_the_files_page(alpha: TenantSetup) -> None:
     browser = signed_in(alpha)
 
-    response = browser.post("/voice/files/", {"file": SimpleUploadedFile("hello.wav", wav_bytes()), "name": "hello", "tags": "a, b"})
+    response = browser.post(
+        "/voice/files/", {"file": SimpleUploadedFile("hello.wav", wav_bytes()), "name": "hello", "tags": "a, b"}
+    )
 
     assert response.status_code == 302
     with tenant_context(alpha.tenant):

@@ -17,9 +17,13 @@ class Command(BaseCommand):
         port = urlsplit(settings.TWILIO_SANDBOX_URL).port or 8099
         sandbox_main(
             [
-                "--host", options["host"],
-                "--port", str(port),
-                "--account-sid", settings.TWILIO_ACCOUNT_SID,
-                "--auth-token", settings.TWILIO_AUTH_TOKEN,
+                "--host",
+                options["host"],
+                "--port",
+                str(port),
+                "--account-sid",
+                settings.TWILIO_ACCOUNT_SID,
+                "--auth-token",
+                settings.TWILIO_AUTH_TOKEN,
             ]
         )

@@ -16,7 +16,14 @@ from tenants.models import Tenant
 from tenants.schema_template import pooled_schema_names, schemas_with_pending_migrations, template_schema_name
 
 _PASS_THROUGH_OPTIONS = (
-    "app_label", "fake", "fake_initial", "plan", "check_unapplied", "prune", "run_syncdb", "schema_name",
+    "app_label",
+    "fake",
+    "fake_initial",
+    "plan",
+    "check_unapplied",
+    "prune",
+    "run_syncdb",
+    "schema_name",
 )
 
 
@@ -37,7 +44,9 @@ class Command(MigrateSchemasCommand):
                 self.stdout.write("public: nothing to apply")
 
         if self.sync_tenant:
-            schemas = list(Tenant.objects.exclude(schema_name=public).order_by("schema_name").values_list("schema_name", flat=True))
+            schemas = list(
+                Tenant.objects.exclude(schema_name=public).order_by("schema_name").values_list("schema_name", flat=True)
+            )
             if schema_exists(template_schema_name()):
                 schemas.append(template_schema_name())
             schemas += pooled_schema_names()  # ready-made schemas must not fall behind either

@@ -39,7 +39,10 @@ class Command(BaseCommand):
         try:
             with legacy_export_open(path=options["path"]) as export:
                 progress = tqdm(
-                    total=export.total_rows, desc="Importing", unit="row", file=_ProgressStream(self.stderr),
+                    total=export.total_rows,
+                    desc="Importing",
+                    unit="row",
+                    file=_ProgressStream(self.stderr),
                     disable=None,  # drawn on a terminal only
                 )
                 with progress as bar:
