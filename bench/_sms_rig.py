@@ -4,7 +4,7 @@ What it sets up, none of which touches the development database or Redis databas
 
 * a scratch PostgreSQL database `switchboard_bench_sms` (dropped and recreated; `migrate_schemas --shared`
   and `setup_platform` run in it; dropped again at the end), and Redis database 13 (flushed before and after);
-* the Twilio sandbox as its own process (`python -m telephony.sandbox`, free port, fresh master credentials),
+* the Twilio sandbox as its own process (`python -m sandbox.twilio`, free port, fresh master credentials),
   with TWILIO_SANDBOX_URL / TWILIO_ACCOUNT_SID / TWILIO_AUTH_TOKEN pointed at it for this process and every
   subprocess;
 * a receiver for the status callbacks Twilio sends to the tenant host (SITE_PORT): a cheap sink (`sink`, an
@@ -467,7 +467,7 @@ class Rig:
             [
                 PYTHON,
                 "-m",
-                "telephony.sandbox",
+                "sandbox.twilio",
                 "--port",
                 str(self.sandbox_port),
                 "--account-sid",

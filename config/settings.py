@@ -38,6 +38,7 @@ SHARED_APPS = [
     "rest_framework",
     "drf_spectacular",
     "django_filters",
+    "sandbox",  # only for `manage.py run_sandbox`: no models, no URLs
 ]
 TENANT_APPS = [
     "django.contrib.contenttypes",
@@ -247,6 +248,8 @@ VOICE_FILE_MAX_BYTES = env.int("VOICE_FILE_MAX_BYTES", default=10 * 1024 * 1024)
 # sandbox (default: the built-in Twilio sandbox at TWILIO_SANDBOX_URL) or live (api.twilio.com).
 TWILIO_MODE = env("TWILIO_MODE", default="sandbox")
 TWILIO_SANDBOX_URL = env("TWILIO_SANDBOX_URL", default="http://127.0.0.1:8099")
+# The twilio-python HTTP client that sends Twilio's URLs to TWILIO_SANDBOX_URL in sandbox mode.
+TWILIO_SANDBOX_HTTP_CLIENT = "sandbox.twilio.client.SandboxHttpClient"
 # The platform's master account; tenants get subaccounts under it. In sandbox mode the defaults are the
 # ones `manage.py run_sandbox` serves, so leaving them out cannot make the two disagree.
 TWILIO_ACCOUNT_SID = env("TWILIO_ACCOUNT_SID", default="AC" + "0" * 32)

@@ -23,9 +23,8 @@ import twilio.rest.api  # noqa: F401
 from django.conf import settings
 from twilio.base.exceptions import TwilioException, TwilioRestException
 from twilio.http.http_client import TwilioHttpClient
+from django.utils.module_loading import import_string
 from twilio.rest import Client
-
-from telephony.sandbox.client import SandboxHttpClient
 
 REQUEST_TIMEOUT_SECONDS = 15
 RECONCILE_PAGE = 50
@@ -112,11 +111,12 @@ def classify(error: Exception) -> GatewayResult:
 
 
 def _new_client(account_sid: str, auth_token: str, base_url: str | None) -> Client:
-    http_client = (
-        SandboxHttpClient(base_url, timeout=REQUEST_TIMEOUT_SECONDS)
-        if base_url
-        else TwilioHttpClient(timeout=REQUEST_TIMEOUT_SECONDS)
-    )
+    http_client: TwilioHttpClient
+    if base_url:
+        # Settings name the sandbox's client; the platform never imports the sandbox itself.
+        http_client = import_string(settings.TWILIO_SANDBOX_HTTP_CLIENT)(base_url, timeout=REQUEST_TIMEOUT_SECONDS)
+    else:
+        http_client = TwilioHttpClient(timeout=REQUEST_TIMEOUT_SECONDS)
     return Client(account_sid, auth_token, http_client=http_client)
 
 

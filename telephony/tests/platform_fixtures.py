@@ -20,7 +20,7 @@ from telephony.gateway import TwilioGateway
 from telephony.models import SenderNumber
 from telephony.registry.models import TwilioAccount
 from telephony.registry.services import twilio_subaccount_provision
-from telephony.sandbox import SandboxHttpClient, SandboxServer, Timing
+from sandbox.twilio import SandboxHttpClient, SandboxServer, Timing
 from telephony.services import sender_number_register, sender_number_verify
 
 SENDER = "+14155550100"

@@ -11,7 +11,7 @@ from conftest import TenantSetup
 from telephony import demo
 from telephony.models import SenderNumber
 from telephony.registry.models import TwilioAccount
-from telephony.sandbox import SandboxServer
+from sandbox.twilio import SandboxServer
 from telephony.tests.platform_fixtures import release_number
 from voice.management.commands.seed_demo import DEMO_SENDER
 from voice.models import VoiceMessage

@@ -1,4 +1,4 @@
-"""Validates sandbox responses against the vendored Twilio OpenAPI spec (telephony/sandbox/openapi).
+"""Validates sandbox responses against the vendored Twilio OpenAPI spec (sandbox/twilio/openapi).
 
 For a method + concrete path it finds the spec operation (path templates like
 /Accounts/{AccountSid}/Messages/{Sid}.json, literal segments winning over parameters), takes the
@@ -24,7 +24,7 @@ from typing import Any
 
 import jsonschema
 
-SPEC_PATH = Path(__file__).resolve().parents[1] / "sandbox" / "openapi" / "twilio_api_v2010.json"
+SPEC_PATH = Path(__file__).resolve().parents[1] / "openapi" / "twilio_api_v2010.json"
 
 TWILIO_ERROR_SCHEMA: dict[str, Any] = {
     "type": "object",

@@ -17,8 +17,8 @@ from typing import Any
 import pytest
 from twilio.rest import Client
 
-from telephony.sandbox import SandboxHttpClient, SandboxServer, Timing
-from telephony.tests.sandbox_support import Control, Receiver, Tenant, receiver_handler
+from sandbox.twilio import SandboxHttpClient, SandboxServer, Timing
+from sandbox.twilio.tests.support import Control, Receiver, Tenant, receiver_handler
 
 
 @pytest.fixture(scope="session")

@@ -26,7 +26,7 @@ from .faults import FaultConfig, FaultInjector, RequestFault
 from .state import Store
 from .twilio_format import new_sid
 
-logger = logging.getLogger("telephony.sandbox")
+logger = logging.getLogger("sandbox.twilio")
 
 DEFAULT_ACCOUNT_SID = "AC" + "0" * 32
 DEFAULT_AUTH_TOKEN = "sandbox-auth-token"
@@ -36,7 +36,7 @@ _REASONS = {status.value: status.phrase for status in HTTPStatus}
 class SandboxServer:
     """A local Twilio: ``with SandboxServer(port=0) as sandbox: Client(..., http_client=SandboxHttpClient(sandbox.base_url))``.
 
-    ``timing`` is a :class:`~telephony.sandbox.behaviour.Timing`, a number of seconds for every
+    ``timing`` is a :class:`~sandbox.twilio.behaviour.Timing`, a number of seconds for every
     lifecycle step (0 = as fast as possible), a dict of step lengths, or None for the defaults.
     """
 

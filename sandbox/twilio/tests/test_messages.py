@@ -9,8 +9,8 @@ from twilio.base.exceptions import TwilioRestException
 from twilio.request_validator import RequestValidator
 from twilio.rest import Client
 
-from telephony.sandbox import SandboxServer
-from telephony.tests.sandbox_support import Control, Receiver, Tenant, wait_until
+from sandbox.twilio import SandboxServer
+from sandbox.twilio.tests.support import Control, Receiver, Tenant, wait_until
 
 FROM = "+14155550199"
 

@@ -17,17 +17,17 @@ import pytest
 import requests
 from twilio.rest import Client
 
-from telephony.sandbox import SandboxHttpClient, SandboxServer
-from telephony.tests.sandbox_support import DEADLINE, Tenant
+from sandbox.twilio import SandboxHttpClient, SandboxServer
+from sandbox.twilio.tests.support import DEADLINE, Tenant
 
-REPO = Path(__file__).resolve().parents[2]
+REPO = Path(__file__).resolve().parents[3]
 
 
 def test_cli_runs_the_sandbox_with_env_credentials() -> None:
     sid, token = "AC" + "1" * 32, "env-token"
     env = {**os.environ, "SANDBOX_ACCOUNT_SID": sid, "SANDBOX_AUTH_TOKEN": token, "PYTHONPATH": str(REPO)}
     process = subprocess.Popen(
-        [sys.executable, "-m", "telephony.sandbox", "--host", "127.0.0.1", "--port", "0", "--step-ms", "0"],
+        [sys.executable, "-m", "sandbox.twilio", "--host", "127.0.0.1", "--port", "0", "--step-ms", "0"],
         cwd=REPO,
         env=env,
         stdout=subprocess.PIPE,

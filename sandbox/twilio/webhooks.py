@@ -26,7 +26,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from urllib.parse import urlencode, urlsplit
 
-logger = logging.getLogger("telephony.sandbox.webhooks")
+logger = logging.getLogger("sandbox.twilio.webhooks")
 
 USER_AGENT = "TwilioProxy/1.1"
 # Where *.localhost tenant hosts are served from: this machine, or (in docker compose) the web service.

@@ -8,7 +8,7 @@ import pytest
 from twilio.base.exceptions import TwilioException
 from twilio.rest import Client
 
-from telephony.tests.sandbox_support import Control, Tenant, wait_until
+from sandbox.twilio.tests.support import Control, Tenant, wait_until
 
 FROM = "+14155550199"
 

@@ -13,8 +13,8 @@ from twilio.base.exceptions import TwilioRestException
 from twilio.request_validator import RequestValidator
 from twilio.rest import Client
 
-from telephony.sandbox import SandboxServer
-from telephony.tests.sandbox_support import TWIML_OK, Control, Receiver, Tenant, wait_until
+from sandbox.twilio import SandboxServer
+from sandbox.twilio.tests.support import TWIML_OK, Control, Receiver, Tenant, wait_until
 
 FROM = "+14155550199"
 ENDED = ("completed", "busy", "no-answer", "failed", "canceled")

@@ -1,4 +1,4 @@
-"""``python -m telephony.sandbox``: run the Twilio sandbox until interrupted."""
+"""``python -m sandbox.twilio``: run the Twilio sandbox until interrupted."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from .server import DEFAULT_ACCOUNT_SID, DEFAULT_AUTH_TOKEN, SandboxServer
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m telephony.sandbox", description="A local Twilio REST API sandbox.")
+    parser = argparse.ArgumentParser(prog="python -m sandbox.twilio", description="A local Twilio REST API sandbox.")
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=8099, help="0 picks a free port")
     parser.add_argument("--account-sid", default=os.environ.get("SANDBOX_ACCOUNT_SID", DEFAULT_ACCOUNT_SID))

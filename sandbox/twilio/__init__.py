@@ -6,7 +6,7 @@ can inject the failures a gateway must survive. No Django: it runs standalone.
 
 Run it::
 
-    python -m telephony.sandbox --port 8099 --account-sid AC... --auth-token ...
+    python -m sandbox.twilio --port 8099 --account-sid AC... --auth-token ...
 
 or in-process::
 

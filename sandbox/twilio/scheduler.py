@@ -10,7 +10,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-logger = logging.getLogger("telephony.sandbox.scheduler")
+logger = logging.getLogger("sandbox.twilio.scheduler")
 
 
 class Scheduler:

@@ -9,7 +9,7 @@ import requests
 from twilio.base.exceptions import TwilioException, TwilioRestException
 from twilio.rest import Client
 
-from telephony.tests.sandbox_support import Control, Tenant
+from sandbox.twilio.tests.support import Control, Tenant
 
 
 def test_search_local_numbers_by_area_code(tenant: Tenant) -> None:

@@ -51,7 +51,7 @@ from .twilio_format import (
 from .twiml import check_twiml, parse_twiml
 from .webhooks import Dispatcher, HttpSender, build_request
 
-logger = logging.getLogger("telephony.sandbox.behaviour")
+logger = logging.getLogger("sandbox.twilio.behaviour")
 
 # (TwiML document, where it came from, the error a failed fetch reported)
 TwimlResult = tuple[str | None, str | None, dict[str, Any] | None]

@@ -1,7 +1,7 @@
 """A twilio-python HTTP client that sends every Twilio API request to a sandbox instead.
 
     from twilio.rest import Client
-    from telephony.sandbox.client import SandboxHttpClient
+    from sandbox.twilio.client import SandboxHttpClient
 
     client = Client(account_sid, auth_token, http_client=SandboxHttpClient("http://127.0.0.1:8099"))
 

@@ -10,8 +10,8 @@ import pytest
 from twilio.base.exceptions import TwilioException, TwilioRestException
 from twilio.rest import Client
 
-from telephony.sandbox import SandboxServer
-from telephony.tests.sandbox_support import Control, Tenant
+from sandbox.twilio import SandboxServer
+from sandbox.twilio.tests.support import Control, Tenant
 
 SID = re.compile(r"^AC[0-9a-f]{32}$")
 

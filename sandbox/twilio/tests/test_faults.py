@@ -11,8 +11,8 @@ import requests
 from twilio.base.exceptions import TwilioException, TwilioRestException
 from twilio.rest import Client
 
-from telephony.sandbox import SandboxHttpClient, SandboxServer
-from telephony.tests.sandbox_support import Control, Receiver, Tenant
+from sandbox.twilio import SandboxHttpClient, SandboxServer
+from sandbox.twilio.tests.support import Control, Receiver, Tenant
 
 FROM = "+14155550199"
 

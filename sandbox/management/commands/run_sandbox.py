@@ -4,7 +4,7 @@ from urllib.parse import urlsplit
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandParser
 
-from telephony.sandbox.__main__ import main as sandbox_main
+from sandbox.twilio.__main__ import main as sandbox_main
 
 
 class Command(BaseCommand):

@@ -11,9 +11,9 @@ import pytest
 from twilio.base.exceptions import TwilioException
 from twilio.rest import Client
 
-from telephony.sandbox import SandboxServer
-from telephony.tests.openapi_validator import OpenApiValidator, ValidationFailure
-from telephony.tests.sandbox_support import Control, Receiver, wait_until
+from sandbox.twilio import SandboxServer
+from sandbox.twilio.tests.openapi_validator import OpenApiValidator, ValidationFailure
+from sandbox.twilio.tests.support import Control, Receiver, wait_until
 
 FROM = "+14155550199"
 A = "/2010-04-01/Accounts"

@@ -1,0 +1,7 @@
+"""Offline doubles of the outside providers the platform talks to, one sub-package each.
+
+`sandbox.twilio` is a local Twilio (its 2010 REST API, lifecycles, signed callbacks, faults). Each
+double is a standalone server: nothing here imports the platform's apps, and the platform reaches a
+double only through settings that point the real client library at it (TWILIO_SANDBOX_URL and
+TWILIO_SANDBOX_HTTP_CLIENT for twilio-python). `manage.py run_sandbox` starts them all.
+"""
