@@ -2,21 +2,16 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from django.conf import settings
-from django.contrib.auth.tokens import default_token_generator
 from django.core.exceptions import ValidationError
-from django.core.mail import send_mail
 from django.db import IntegrityError, transaction
-from django.urls import reverse
 from django.utils import timezone
-from django.utils.encoding import force_bytes
-from django.utils.http import urlsafe_base64_encode
 from django_tenants.utils import get_public_schema_name, schema_context, tenant_context
 
 from telephony.registry.services import twilio_account_request_subaccount
 from tenants.accounts.models import User
 from tenants.accounts.roles import Role
-from tenants.hosts import base_url_for, tenant_base_url, tenant_domain_for
+from tenants.hosts import base_url_for, tenant_domain_for
+from tenants.invitations import user_set_password_url
 from tenants.models import ApiKey, Domain, Tenant
 from tenants.schema_template import create_tenant_schema
 from tenants.selectors import usable_api_key_count
@@ -161,27 +156,6 @@ def user_invite(*, tenant: Tenant, email: str, role: Role | str, name: str = "")
     user = user_create(tenant=tenant, email=email, role=role, name=name)
     transaction.on_commit(lambda: send_invitation_email.delay(user_id=user.pk))
     return user
-
-
-def user_set_password_url(*, user: User, tenant: Tenant) -> str:
-    uid = urlsafe_base64_encode(force_bytes(user.pk))
-    token = default_token_generator.make_token(user)
-    # The link is for the tenant host, whose URLconf differs from the public host's this may run on.
-    path = reverse("set-password", urlconf=settings.ROOT_URLCONF, kwargs={"uidb64": uid, "token": token})
-    return tenant_base_url(tenant) + path
-
-
-def user_send_invitation(*, user: User, tenant: Tenant) -> None:
-    url = user_set_password_url(user=user, tenant=tenant)
-    send_mail(
-        subject=f"You are invited to {tenant.name} on Switchboard",
-        message=(
-            f"You have been given {user.get_role_display().lower()} access to {tenant.name} on Switchboard.\n\n"
-            f"Choose your password here to sign in:\n{url}\n"
-        ),
-        from_email=None,
-        recipient_list=[user.email],
-    )
 
 
 def user_deactivate(*, user: User) -> User:

@@ -1,15 +1,14 @@
 from celery import shared_task
 from django.db import connection
 
+from tenants.accounts.models import User
+from tenants.invitations import user_send_invitation
 from tenants.schema_template import refill_schema_pool
 
 
 @shared_task(autoretry_for=(OSError,), retry_backoff=True, max_retries=5)
 def send_invitation_email(*, user_id: int) -> None:
     """Runs in the inviting tenant's schema (tenant-schemas-celery carries it), where the user lives."""
-    from tenants.accounts.models import User
-    from tenants.services import user_send_invitation
-
     user = User.objects.filter(pk=user_id, is_active=True).first()
     if user is not None:
         user_send_invitation(user=user, tenant=connection.tenant)

@@ -35,6 +35,7 @@ from functools import partial
 from typing import Any
 
 from .faults import FaultInjector
+from .ids import new_sid
 from .magic import SIP_RESPONSE
 from .scheduler import Scheduler
 from .state import Call, Message, Store
@@ -44,7 +45,6 @@ from .twilio_format import (
     MMS_PRICE,
     SMS_PRICE,
     billable_minutes,
-    new_sid,
     price,
     rfc2822,
 )

@@ -37,24 +37,44 @@ from __future__ import annotations
 
 import json
 import time
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 from urllib.parse import parse_qs
 
 from . import numbers
-from .api import Response
 from .behaviour import Timing
-from .faults import FaultConfig
-from .state import Journal
+from .faults import FaultConfig, FaultInjector
+from .rest.common import Response
+from .state import Journal, Store
 from .twilio_format import outgoing_caller_id_json
-
-if TYPE_CHECKING:
-    from .server import SandboxServer
 
 MAX_LIMIT = 10_000
 
 
+class Controlled(Protocol):
+    """What the control API works on: the running SandboxServer (named here, not imported: it owns this API)."""
+
+    account_sid: str
+    auth_token: str
+    record_responses: bool
+    store: Store
+    faults: FaultInjector
+
+    @property
+    def base_url(self) -> str: ...
+
+    @property
+    def timing(self) -> Timing: ...
+
+    @timing.setter
+    def timing(self, value: Timing | float | dict[str, Any] | None) -> None: ...
+
+    def reset(self) -> None: ...
+
+    def wait_idle(self, timeout: float = 10.0) -> bool: ...
+
+
 class ControlApi:
-    def __init__(self, sandbox: SandboxServer) -> None:
+    def __init__(self, sandbox: Controlled) -> None:
         self.sandbox = sandbox
 
     def handle(self, method: str, path: str, query_string: str, body: bytes) -> Response:

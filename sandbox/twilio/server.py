@@ -18,13 +18,14 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs
 
-from .api import Request, Response, TwilioApi
 from .behaviour import Engine, Timing
 from .control import ControlApi
 from .errors import error_body
 from .faults import FaultConfig, FaultInjector, RequestFault
+from .ids import new_sid
+from .rest.common import Request, Response
+from .rest.router import TwilioApi
 from .state import Store
-from .twilio_format import new_sid
 
 logger = logging.getLogger("sandbox.twilio")
 

@@ -15,8 +15,8 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any, Generic, Protocol, TypeVar
 
+from .ids import new_auth_token, new_sid
 from .magic import DELIVERED, MessageOutcome
-from .twilio_format import new_auth_token, new_sid
 
 
 @dataclass(slots=True, eq=False)

@@ -8,31 +8,15 @@ The sandbox's own OpenAPI test holds the serializers to that.
 from __future__ import annotations
 
 import math
-import random
-import secrets
 import time
-from typing import TYPE_CHECKING, Any
+from typing import Any
 from urllib.parse import urlencode
 
 from .numbers import AvailableNumber, format_national
-
-if TYPE_CHECKING:
-    from .state import Account, Call, IncomingNumber, Message, OutgoingCallerId
+from .state import Account, Call, IncomingNumber, Message, OutgoingCallerId
 
 API_VERSION = "2010-04-01"
 API_ROOT = f"/{API_VERSION}"
-
-# Not for secrets (auth tokens use `secrets`): SIDs only need to be unique, and this is fast.
-_sid_random = random.Random(secrets.randbits(64))
-
-
-def new_sid(prefix: str) -> str:
-    return f"{prefix}{_sid_random.getrandbits(128):032x}"
-
-
-def new_auth_token() -> str:
-    return secrets.token_hex(16)
-
 
 _DAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 _MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")

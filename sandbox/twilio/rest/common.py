@@ -1,7 +1,5 @@
-"""The Twilio REST API surface: routing, authentication, account scoping and parameter parsing.
-
-The resource handlers live in api_accounts / api_messages / api_calls / api_numbers; each is a plain
-function ``(api, request, caller, *path_groups) -> Response`` so routing stays a table.
+"""What every handler of the sandbox's Twilio REST API shares: requests and responses, authentication
+and account scoping, fetch and list answers, and parameter parsing.
 
 Authentication is HTTP Basic with AccountSid:AuthToken, like Twilio. A master account may act on
 its own resources and its subaccounts'; a subaccount only on its own. A path naming an account the
@@ -21,10 +19,10 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, NamedTuple, TypeVar
 
-from . import errors
-from .behaviour import Engine
-from .state import Account, Collection, Sequenced, Store, paginate
-from .twilio_format import list_json
+from .. import errors
+from ..behaviour import Engine
+from ..state import Account, Collection, Sequenced, Store, paginate
+from ..twilio_format import list_json
 
 _URL = re.compile(r"^https?://[^\s/?#]+[^\s]*$", re.IGNORECASE)
 MAX_PAGE_SIZE = 1000
@@ -53,72 +51,12 @@ Handler = Callable[..., Response]
 R = TypeVar("R", bound=Sequenced)
 
 
-class TwilioApi:
+class ApiContext:
+    """The store and engine a handler works on, and the caller checks every handler makes."""
+
     def __init__(self, store: Store, engine: Engine) -> None:
         self.store = store
         self.engine = engine
-        from . import api_accounts, api_calls, api_messages, api_numbers  # the handlers import this module
-
-        root = r"^/2010-04-01/Accounts"
-        self._routes: list[tuple[re.Pattern[str], dict[str, Handler]]] = [
-            (re.compile(rf"{root}\.json$"), {"GET": api_accounts.list_accounts, "POST": api_accounts.create_account}),
-            (
-                re.compile(rf"{root}/([^/]+)\.json$"),
-                {"GET": api_accounts.fetch_account, "POST": api_accounts.update_account},
-            ),
-            (
-                re.compile(rf"{root}/([^/]+)/Messages\.json$"),
-                {"GET": api_messages.list_messages, "POST": api_messages.create_message},
-            ),
-            (
-                re.compile(rf"{root}/([^/]+)/Messages/([^/]+)\.json$"),
-                {
-                    "GET": api_messages.fetch_message,
-                    "POST": api_messages.update_message,
-                    "DELETE": api_messages.delete_message,
-                },
-            ),
-            (re.compile(rf"{root}/([^/]+)/Calls\.json$"), {"GET": api_calls.list_calls, "POST": api_calls.create_call}),
-            (
-                re.compile(rf"{root}/([^/]+)/Calls/([^/]+)\.json$"),
-                {"GET": api_calls.fetch_call, "POST": api_calls.update_call, "DELETE": api_calls.delete_call},
-            ),
-            (
-                re.compile(rf"{root}/([^/]+)/IncomingPhoneNumbers(?:/(Local|Mobile|TollFree))?\.json$"),
-                {"GET": api_numbers.list_numbers, "POST": api_numbers.buy_number},
-            ),
-            (
-                re.compile(rf"{root}/([^/]+)/IncomingPhoneNumbers/([^/]+)\.json$"),
-                {
-                    "GET": api_numbers.fetch_number,
-                    "POST": api_numbers.update_number,
-                    "DELETE": api_numbers.release_number,
-                },
-            ),
-            (
-                re.compile(rf"{root}/([^/]+)/AvailablePhoneNumbers/([^/]+)/(Local|Mobile|TollFree)\.json$"),
-                {"GET": api_numbers.available_numbers},
-            ),
-            (re.compile(rf"{root}/([^/]+)/OutgoingCallerIds\.json$"), {"GET": api_numbers.list_caller_ids}),
-            (re.compile(rf"{root}/([^/]+)/OutgoingCallerIds/([^/]+)\.json$"), {"GET": api_numbers.fetch_caller_id}),
-        ]
-
-    def handle(self, request: Request) -> Response:
-        try:
-            for pattern, methods in self._routes:
-                match = pattern.match(request.path)
-                if match is None:
-                    continue
-                handler = methods.get(request.method)
-                if handler is None:
-                    raise errors.method_not_allowed(request.method, request.path)
-                caller = self.authenticate(request.authorization)
-                return handler(self, request, caller, *match.groups())
-            # Unknown paths still need credentials first, as on Twilio (no probing without them).
-            self.authenticate(request.authorization)
-            raise errors.not_found(request.path)
-        except errors.ApiError as exc:
-            return Response(exc.status, exc.body(), exc.headers)
 
     # --- auth and scoping ---------------------------------------------------------------------------
 
@@ -171,7 +109,7 @@ def get_or_404(collection: Collection[R], account_sid: str, sid: str, path: str)
 
 
 def fetch_response(
-    api: TwilioApi,
+    api: ApiContext,
     request: Request,
     caller: Account,
     account_sid: str,
@@ -185,7 +123,7 @@ def fetch_response(
 
 
 def list_response(
-    api: TwilioApi,
+    api: ApiContext,
     request: Request,
     key: str,
     collection: Collection[R],

@@ -4,15 +4,16 @@ from __future__ import annotations
 
 import time
 
-from . import errors
-from .api import Request, Response, TwilioApi, first, list_response, may_act_on, paging
-from .state import Account
-from .twilio_format import account_json, new_sid
+from .. import errors
+from ..ids import new_sid
+from ..state import Account
+from ..twilio_format import account_json
+from .common import ApiContext, Request, Response, first, list_response, may_act_on, paging
 
 STATUSES = ("active", "suspended", "closed")
 
 
-def list_accounts(api: TwilioApi, request: Request, caller: Account) -> Response:
+def list_accounts(api: ApiContext, request: Request, caller: Account) -> Response:
     query = request.query
     friendly_name = first(query, "FriendlyName")
     status = first(query, "Status")
@@ -34,7 +35,7 @@ def list_accounts(api: TwilioApi, request: Request, caller: Account) -> Response
     )
 
 
-def create_account(api: TwilioApi, request: Request, caller: Account) -> Response:
+def create_account(api: ApiContext, request: Request, caller: Account) -> Response:
     if not caller.is_master:
         raise errors.forbidden("Subaccounts cannot create subaccounts")
     now = time.time()
@@ -49,19 +50,19 @@ def create_account(api: TwilioApi, request: Request, caller: Account) -> Respons
     return Response(201, body)
 
 
-def _visible_account(api: TwilioApi, caller: Account, sid: str, path: str) -> Account:
+def _visible_account(api: ApiContext, caller: Account, sid: str, path: str) -> Account:
     account = api.store.accounts.get(sid)
     if account is None or not may_act_on(caller, account):
         raise errors.not_found(path)
     return account
 
 
-def fetch_account(api: TwilioApi, request: Request, caller: Account, sid: str) -> Response:
+def fetch_account(api: ApiContext, request: Request, caller: Account, sid: str) -> Response:
     with api.store.lock:
         return Response(200, account_json(_visible_account(api, caller, sid, request.path)))
 
 
-def update_account(api: TwilioApi, request: Request, caller: Account, sid: str) -> Response:
+def update_account(api: ApiContext, request: Request, caller: Account, sid: str) -> Response:
     form = request.form
     friendly_name = first(form, "FriendlyName")
     status = first(form, "Status")

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import time
 
-from . import errors, magic, numbers
-from .api import (
+from .. import errors, magic, numbers
+from ..ids import new_sid
+from ..state import Account, Call
+from ..twilio_format import call_json
+from .common import (
+    ApiContext,
     Request,
     Response,
-    TwilioApi,
     boolean,
     fetch_response,
     first,
@@ -20,8 +23,6 @@ from .api import (
     time_filter,
     url,
 )
-from .state import Account, Call
-from .twilio_format import call_json, new_sid
 
 EVENTS = ("initiated", "ringing", "answered", "completed")
 STATUSES = ("queued", "ringing", "in-progress", "completed", "busy", "failed", "no-answer", "canceled")
@@ -35,7 +36,7 @@ def _destination(raw: str) -> str | None:
     return numbers.normalize(raw)
 
 
-def create_call(api: TwilioApi, request: Request, caller: Account, account_sid: str) -> Response:
+def create_call(api: ApiContext, request: Request, caller: Account, account_sid: str) -> Response:
     account = api.account_in_scope(caller, account_sid)
     form = request.form
     to_raw = first(form, "To")
@@ -134,7 +135,7 @@ def create_call(api: TwilioApi, request: Request, caller: Account, account_sid: 
     return Response(201, result)
 
 
-def list_calls(api: TwilioApi, request: Request, caller: Account, account_sid: str) -> Response:
+def list_calls(api: ApiContext, request: Request, caller: Account, account_sid: str) -> Response:
     account = api.account_in_scope(caller, account_sid)
     query = request.query
     to = first(query, "To")
@@ -168,11 +169,11 @@ def list_calls(api: TwilioApi, request: Request, caller: Account, account_sid: s
     return list_response(api, request, "calls", api.store.calls, account.sid, wanted, call_json, filters, paged)
 
 
-def fetch_call(api: TwilioApi, request: Request, caller: Account, account_sid: str, sid: str) -> Response:
+def fetch_call(api: ApiContext, request: Request, caller: Account, account_sid: str, sid: str) -> Response:
     return fetch_response(api, request, caller, account_sid, api.store.calls, sid, call_json)
 
 
-def update_call(api: TwilioApi, request: Request, caller: Account, account_sid: str, sid: str) -> Response:
+def update_call(api: ApiContext, request: Request, caller: Account, account_sid: str, sid: str) -> Response:
     account = api.account_in_scope(caller, account_sid)
     form = request.form
     status = first(form, "Status")
@@ -205,7 +206,7 @@ def update_call(api: TwilioApi, request: Request, caller: Account, account_sid: 
     return Response(200, body)
 
 
-def delete_call(api: TwilioApi, request: Request, caller: Account, account_sid: str, sid: str) -> Response:
+def delete_call(api: ApiContext, request: Request, caller: Account, account_sid: str, sid: str) -> Response:
     account = api.account_in_scope(caller, account_sid)
     with api.store.lock:
         call = get_or_404(api.store.calls, account.sid, sid, request.path)

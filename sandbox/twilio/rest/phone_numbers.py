@@ -11,11 +11,14 @@ import re
 import time
 from typing import Any
 
-from . import errors, magic, numbers
-from .api import (
+from .. import errors, magic, numbers
+from ..ids import new_sid
+from ..state import Account, IncomingNumber, OutgoingCallerId
+from ..twilio_format import available_number_json, incoming_number_json, list_json, outgoing_caller_id_json
+from .common import (
+    ApiContext,
     Request,
     Response,
-    TwilioApi,
     boolean,
     fetch_response,
     first,
@@ -26,8 +29,6 @@ from .api import (
     paging,
     url,
 )
-from .state import Account, IncomingNumber, OutgoingCallerId
-from .twilio_format import available_number_json, incoming_number_json, list_json, new_sid, outgoing_caller_id_json
 
 _KIND_OF_PATH = {"Local": "local", "Mobile": "mobile", "TollFree": "tollfree", None: None}
 # Sandbox choice of code for malformed number webhook URLs (Twilio documents none for these fields).
@@ -35,7 +36,7 @@ _URL_CODE = 21502
 
 
 def available_numbers(
-    api: TwilioApi, request: Request, caller: Account, account_sid: str, country: str, kind_path: str
+    api: ApiContext, request: Request, caller: Account, account_sid: str, country: str, kind_path: str
 ) -> Response:
     api.account_in_scope(caller, account_sid)
     query = request.query
@@ -80,7 +81,7 @@ def available_numbers(
 
 
 def list_numbers(
-    api: TwilioApi, request: Request, caller: Account, account_sid: str, kind_path: str | None
+    api: ApiContext, request: Request, caller: Account, account_sid: str, kind_path: str | None
 ) -> Response:
     account = api.account_in_scope(caller, account_sid)
     query = request.query
@@ -138,7 +139,7 @@ def _settings(form: dict[str, list[str]]) -> dict[str, object]:
     return changes
 
 
-def buy_number(api: TwilioApi, request: Request, caller: Account, account_sid: str, kind_path: str | None) -> Response:
+def buy_number(api: ApiContext, request: Request, caller: Account, account_sid: str, kind_path: str | None) -> Response:
     account = api.account_in_scope(caller, account_sid)
     form = request.form
     kind = _KIND_OF_PATH[kind_path]
@@ -191,11 +192,11 @@ def buy_number(api: TwilioApi, request: Request, caller: Account, account_sid: s
     return Response(201, body)
 
 
-def fetch_number(api: TwilioApi, request: Request, caller: Account, account_sid: str, sid: str) -> Response:
+def fetch_number(api: ApiContext, request: Request, caller: Account, account_sid: str, sid: str) -> Response:
     return fetch_response(api, request, caller, account_sid, api.store.numbers, sid, incoming_number_json)
 
 
-def update_number(api: TwilioApi, request: Request, caller: Account, account_sid: str, sid: str) -> Response:
+def update_number(api: ApiContext, request: Request, caller: Account, account_sid: str, sid: str) -> Response:
     account = api.account_in_scope(caller, account_sid)
     settings = _settings(request.form)
     new_owner_sid = first(request.form, "AccountSid")
@@ -214,7 +215,7 @@ def update_number(api: TwilioApi, request: Request, caller: Account, account_sid
     return Response(200, body)
 
 
-def release_number(api: TwilioApi, request: Request, caller: Account, account_sid: str, sid: str) -> Response:
+def release_number(api: ApiContext, request: Request, caller: Account, account_sid: str, sid: str) -> Response:
     account = api.account_in_scope(caller, account_sid)
     with api.store.lock:
         number = get_or_404(api.store.numbers, account.sid, sid, request.path)
@@ -223,7 +224,7 @@ def release_number(api: TwilioApi, request: Request, caller: Account, account_si
     return Response(204, None)
 
 
-def list_caller_ids(api: TwilioApi, request: Request, caller: Account, account_sid: str) -> Response:
+def list_caller_ids(api: ApiContext, request: Request, caller: Account, account_sid: str) -> Response:
     account = api.account_in_scope(caller, account_sid)
     query = request.query
     phone_number = first(query, "PhoneNumber")
@@ -250,5 +251,5 @@ def list_caller_ids(api: TwilioApi, request: Request, caller: Account, account_s
     )
 
 
-def fetch_caller_id(api: TwilioApi, request: Request, caller: Account, account_sid: str, sid: str) -> Response:
+def fetch_caller_id(api: ApiContext, request: Request, caller: Account, account_sid: str, sid: str) -> Response:
     return fetch_response(api, request, caller, account_sid, api.store.caller_ids, sid, outgoing_caller_id_json)

@@ -5,11 +5,14 @@ from __future__ import annotations
 import re
 import time
 
-from . import errors, magic, numbers
-from .api import (
+from .. import errors, magic, numbers
+from ..ids import new_sid
+from ..state import Account, Message
+from ..twilio_format import message_json, num_segments
+from .common import (
+    ApiContext,
     Request,
     Response,
-    TwilioApi,
     fetch_response,
     first,
     get_or_404,
@@ -19,8 +22,6 @@ from .api import (
     time_filter,
     url,
 )
-from .state import Account, Message
-from .twilio_format import message_json, new_sid, num_segments
 
 FINAL_STATUSES = frozenset({"sent", "delivered", "undelivered", "failed", "received", "canceled", "read"})
 _MESSAGING_SERVICE = re.compile(r"^MG[0-9a-fA-F]{32}$")
@@ -28,7 +29,7 @@ MAX_BODY = 1600
 MAX_MEDIA = 10
 
 
-def create_message(api: TwilioApi, request: Request, caller: Account, account_sid: str) -> Response:
+def create_message(api: ApiContext, request: Request, caller: Account, account_sid: str) -> Response:
     account = api.account_in_scope(caller, account_sid)
     form = request.form
     # Validation order follows Twilio's: To, then sender, then content.
@@ -114,7 +115,7 @@ def create_message(api: TwilioApi, request: Request, caller: Account, account_si
     return Response(201, result)
 
 
-def list_messages(api: TwilioApi, request: Request, caller: Account, account_sid: str) -> Response:
+def list_messages(api: ApiContext, request: Request, caller: Account, account_sid: str) -> Response:
     account = api.account_in_scope(caller, account_sid)
     query = request.query
     to = first(query, "To")
@@ -138,11 +139,11 @@ def list_messages(api: TwilioApi, request: Request, caller: Account, account_sid
     )
 
 
-def fetch_message(api: TwilioApi, request: Request, caller: Account, account_sid: str, sid: str) -> Response:
+def fetch_message(api: ApiContext, request: Request, caller: Account, account_sid: str, sid: str) -> Response:
     return fetch_response(api, request, caller, account_sid, api.store.messages, sid, message_json)
 
 
-def update_message(api: TwilioApi, request: Request, caller: Account, account_sid: str, sid: str) -> Response:
+def update_message(api: ApiContext, request: Request, caller: Account, account_sid: str, sid: str) -> Response:
     account = api.account_in_scope(caller, account_sid)
     body = first(request.form, "Body")
     status = first(request.form, "Status")
@@ -161,7 +162,7 @@ def update_message(api: TwilioApi, request: Request, caller: Account, account_si
         return Response(200, message_json(message))
 
 
-def delete_message(api: TwilioApi, request: Request, caller: Account, account_sid: str, sid: str) -> Response:
+def delete_message(api: ApiContext, request: Request, caller: Account, account_sid: str, sid: str) -> Response:
     account = api.account_in_scope(caller, account_sid)
     with api.store.lock:
         message = get_or_404(api.store.messages, account.sid, sid, request.path)
