@@ -21,9 +21,9 @@ import requests
 # down each pool process's first delivery.
 import twilio.rest.api  # noqa: F401
 from django.conf import settings
+from django.utils.module_loading import import_string
 from twilio.base.exceptions import TwilioException, TwilioRestException
 from twilio.http.http_client import TwilioHttpClient
-from django.utils.module_loading import import_string
 from twilio.rest import Client
 
 REQUEST_TIMEOUT_SECONDS = 15

@@ -2,7 +2,7 @@ import pytest
 from django.conf import settings
 from rest_framework.test import APIClient
 
-from conftest import TenantSetup
+from testsupport.tenants import TenantSetup
 
 pytestmark = pytest.mark.django_db
 

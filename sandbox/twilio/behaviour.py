@@ -74,7 +74,16 @@ class Timing:
     @classmethod
     def uniform(cls, step: float) -> Timing:
         """Every step the same length; ``Timing.uniform(0)`` runs lifecycles as fast as possible."""
-        return cls(*(step for f in fields(cls) if f.name != "call_duration"))
+        return cls(
+            message_accept=step,
+            message_queue=step,
+            message_send=step,
+            message_deliver=step,
+            call_dial=step,
+            call_ring=step,
+            call_answer=step,
+            call_talk=step,
+        )
 
     @classmethod
     def coerce(cls, value: Timing | float | dict[str, Any] | None) -> Timing:

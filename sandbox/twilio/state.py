@@ -141,12 +141,23 @@ class OutgoingCallerId:
 
 
 class Sequenced(Protocol):
-    seq: int
-    sid: str
+    # Read-only members, so an Account (whose account_sid is a property: its owner) is Sequenced too.
+    @property
+    def seq(self) -> int: ...
+    @property
+    def sid(self) -> str: ...
+    @property
+    def account_sid(self) -> str: ...
+
+
+class Movable(Sequenced, Protocol):
+    """A resource that can change account (phone numbers moved between subaccounts)."""
+
     account_sid: str
 
 
 R = TypeVar("R", bound=Sequenced)
+M = TypeVar("M", bound=Movable)
 
 
 class Collection(Generic[R]):
@@ -170,7 +181,7 @@ class Collection(Generic[R]):
         if index < len(items) and items[index] is item:
             del items[index]
 
-    def move(self, item: R, account_sid: str) -> None:
+    def move(self: Collection[M], item: M, account_sid: str) -> None:
         """Reassign to another account (numbers moved between subaccounts)."""
         self.remove(item)
         item.account_sid = account_sid

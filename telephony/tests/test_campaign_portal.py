@@ -5,13 +5,13 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import connection
 from django_tenants.utils import tenant_context
 
-from conftest import PASSWORD, TenantSetup
 from telephony import campaigns
 from telephony.models import Campaign, Communication
 from telephony.registry.models import TwilioAccount
-from telephony.tests.platform_fixtures import sender_on_sandbox
 from tenants.accounts.roles import Role
 from tenants.services import user_create
+from testsupport.tenants import PASSWORD, TenantSetup
+from testsupport.twilio import sender_on_sandbox
 from voice.models import VoiceMessage
 from voice.tests.test_voice_portal import signed_in
 

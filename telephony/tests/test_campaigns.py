@@ -2,9 +2,9 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django_tenants.utils import tenant_context
 
-from conftest import TenantSetup
 from telephony import delivery, policies
 from telephony.models import Communication, OptOut
+from testsupport.tenants import TenantSetup
 
 pytestmark = pytest.mark.django_db
 

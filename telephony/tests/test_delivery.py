@@ -6,13 +6,13 @@ import pytest
 from django.utils import timezone
 from django_tenants.utils import tenant_context
 
-from conftest import TenantSetup
 from telephony import delivery
 from telephony.gateway import SentResource
 from telephony.models import Communication, OptOut, PlatformError
 from telephony.services import call_place, sms_send
 from telephony.statuses import Status
-from telephony.tests.platform_fixtures import SandboxLog
+from testsupport.tenants import TenantSetup
+from testsupport.twilio import SandboxLog
 
 pytestmark = pytest.mark.django_db
 

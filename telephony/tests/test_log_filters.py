@@ -8,9 +8,9 @@ import yaml
 from django.core.management import call_command
 from django.utils import timezone
 
-from conftest import TenantSetup
 from telephony.statuses import Status
 from telephony.tests.test_portal import logged
+from testsupport.tenants import TenantSetup
 from voice.tests.test_voice_portal import signed_in
 
 pytestmark = pytest.mark.django_db

@@ -3,10 +3,10 @@
 import pytest
 from django_tenants.utils import tenant_context
 
-from conftest import PASSWORD, TenantSetup
 from telephony.models import OptOut
 from tenants.accounts.roles import Role
 from tenants.services import api_key_create, user_create
+from testsupport.tenants import PASSWORD, TenantSetup
 from voice.tests.test_voice_portal import signed_in
 
 pytestmark = pytest.mark.django_db

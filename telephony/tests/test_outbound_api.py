@@ -2,11 +2,11 @@ import pytest
 from django.utils import timezone
 from django_tenants.utils import tenant_context
 
-from conftest import TenantSetup
 from telephony.models import Communication, OptOut
 from telephony.registry.models import TwilioAccount
 from tenants.accounts.roles import Role
 from tenants.services import api_key_create
+from testsupport.tenants import TenantSetup
 
 pytestmark = pytest.mark.django_db
 

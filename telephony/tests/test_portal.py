@@ -7,12 +7,12 @@ import pytest
 from django.utils import timezone
 from django_tenants.utils import tenant_context
 
-from conftest import TenantSetup
 from telephony.models import Campaign, Communication
 from telephony.statuses import Status
-from telephony.tests.platform_fixtures import SENDER
 from tenants.accounts.roles import Role
 from tenants.services import api_key_create
+from testsupport.tenants import TenantSetup
+from testsupport.twilio import SENDER
 from voice.tests.test_voice_portal import signed_in
 
 pytestmark = pytest.mark.django_db

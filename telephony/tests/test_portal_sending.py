@@ -6,13 +6,13 @@ import pytest
 from django.utils import timezone
 from django_tenants.utils import tenant_context
 
-from conftest import PASSWORD, TenantSetup
 from telephony.models import Communication, OptOut
 from telephony.services import platform_error_record
 from telephony.statuses import Status
-from telephony.tests.platform_fixtures import SENDER
 from tenants.accounts.roles import Role
 from tenants.services import user_create
+from testsupport.tenants import PASSWORD, TenantSetup
+from testsupport.twilio import SENDER
 from voice.models import VoiceMessage
 from voice.tests.test_voice_portal import signed_in
 

@@ -11,9 +11,10 @@ from django.conf import settings
 from django.utils import timezone
 from django_tenants.utils import tenant_context
 
-from conftest import TenantSetup
 from telephony import scheduling
 from telephony.ratelimit import WINDOW_SECONDS, buckets_with_lines, pump, take_slot, waiting_members
+from testsupport.tenants import TenantSetup
+from testsupport.wait import wait_until
 
 
 def fresh_bucket() -> str:
@@ -97,10 +98,12 @@ def test_a_drained_line_is_forgotten() -> None:
     assert bucket in buckets_with_lines()
 
     handed: list[str] = []
-    deadline = time.monotonic() + 10
-    while waiting_members(bucket=bucket) and time.monotonic() < deadline:
-        handed += [slot.member for slot in pump(bucket=bucket)]
-        time.sleep(0.2)
+
+    def drained() -> bool:
+        handed.extend(slot.member for slot in pump(bucket=bucket))
+        return not waiting_members(bucket=bucket)
+
+    wait_until(drained, interval=0.2, message="the line to drain")
     handed += [slot.member for slot in pump(bucket=bucket)]
 
     assert handed[-1] == "t_x:59" and len(handed) == len(set(handed))

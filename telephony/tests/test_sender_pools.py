@@ -7,12 +7,12 @@ import pytest
 from django.db import connection
 from django_tenants.utils import tenant_context
 
-from conftest import TenantSetup
 from telephony.campaigns import sender_for
 from telephony.models import Communication, SenderNumber
 from telephony.policies import MAX_SENDER_POOL
 from telephony.registry.models import TwilioAccount
-from telephony.tests.platform_fixtures import sender_on_sandbox
+from testsupport.tenants import TenantSetup
+from testsupport.twilio import sender_on_sandbox
 from voice.tests.test_voice_portal import signed_in
 
 pytestmark = pytest.mark.django_db

@@ -4,13 +4,13 @@ import pytest
 from django.db import connection
 from django_tenants.utils import tenant_context
 
-from conftest import PASSWORD, TenantSetup
 from telephony.models import SenderNumber
 from telephony.registry.models import TwilioAccount
 from telephony.services import sender_number_verify
-from telephony.tests.platform_fixtures import SENDER, buy_on_sandbox
 from tenants.accounts.roles import Role
 from tenants.services import user_create
+from testsupport.tenants import PASSWORD, TenantSetup
+from testsupport.twilio import SENDER, buy_on_sandbox
 from voice.tests.test_voice_portal import signed_in
 
 pytestmark = pytest.mark.django_db

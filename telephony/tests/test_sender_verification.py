@@ -7,7 +7,6 @@ import requests
 from django.conf import settings
 from django_tenants.utils import tenant_context
 
-from conftest import TenantSetup
 from telephony import services
 from telephony.gateway import TwilioGateway
 from telephony.models import Communication, SenderNumber
@@ -16,7 +15,8 @@ from telephony.registry.services import TwilioUnavailable
 from telephony.scheduling import MAX_WORKER_WAIT_SECONDS
 from telephony.services import sender_number_register, sender_number_verify
 from telephony.tasks import verify_sender_number
-from telephony.tests.platform_fixtures import SENDER, SandboxLog, connect_to_sandbox, release_number
+from testsupport.tenants import TenantSetup
+from testsupport.twilio import SENDER, SandboxLog, connect_to_sandbox, release_number
 
 pytestmark = pytest.mark.django_db
 

@@ -5,13 +5,13 @@ from typing import Any
 import pytest
 from django_tenants.utils import tenant_context
 
-from conftest import TenantSetup
 from telephony import services
 from telephony.models import SenderNumber
 from telephony.services import sender_number_verify
-from telephony.tests.platform_fixtures import SENDER
 from tenants.accounts.roles import Role
 from tenants.services import api_key_create
+from testsupport.tenants import TenantSetup
+from testsupport.twilio import SENDER
 
 pytestmark = pytest.mark.django_db
 

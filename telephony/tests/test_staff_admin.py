@@ -5,8 +5,8 @@ from django.conf import settings
 from django_tenants.utils import schema_context
 from rest_framework.test import APIClient
 
-from conftest import TenantSetup
 from tenants.accounts.models import User
+from testsupport.tenants import TenantSetup
 
 pytestmark = pytest.mark.django_db
 

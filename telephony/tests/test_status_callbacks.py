@@ -3,10 +3,10 @@ from django_tenants.utils import tenant_context
 from rest_framework.test import APIClient
 from twilio.request_validator import RequestValidator
 
-from conftest import TenantSetup
 from telephony.models import Communication
 from telephony.registry.models import TwilioAccount
-from telephony.tests.platform_fixtures import SENDER
+from testsupport.tenants import TenantSetup
+from testsupport.twilio import SENDER
 
 pytestmark = pytest.mark.django_db
 

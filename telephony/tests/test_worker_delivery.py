@@ -14,13 +14,14 @@ from django.utils import timezone
 from django_tenants.utils import tenant_context
 from pytest_django.plugin import DjangoDbBlocker
 
-from config.testing import PlatformProcesses
-from conftest import TenantSetup
 from telephony import delivery, ratelimit, scheduling
 from telephony.models import Campaign, Communication, SenderNumber
 from telephony.registry.models import TwilioAccount
 from telephony.tasks import requeue_stalled_communications, verify_pending_senders
-from telephony.tests.platform_fixtures import SENDER, SandboxLog, buy_on_sandbox, connect_to_sandbox, sender_on_sandbox
+from testsupport.processes import PlatformProcesses
+from testsupport.tenants import TenantSetup
+from testsupport.twilio import SENDER, SandboxLog, buy_on_sandbox, connect_to_sandbox, sender_on_sandbox
+from testsupport.wait import wait_until
 
 pytestmark = pytest.mark.worker
 T = TypeVar("T")
@@ -29,14 +30,8 @@ DEADLINE = 45
 ARRIVAL_JITTER = 0.3
 
 
-def eventually(probe: Callable[[], T], what: str, platform: PlatformProcesses) -> T:
-    deadline = time.monotonic() + DEADLINE
-    while time.monotonic() < deadline:
-        value = probe()
-        if value:
-            return value
-        time.sleep(0.2)
-    pytest.fail(f"Timed out waiting for {what}.\n{platform.logs()}")
+def eventually(probe: Callable[[], T | None], what: str, platform: PlatformProcesses) -> T:
+    return wait_until(probe, timeout=DEADLINE, interval=0.2, message=what, details=platform.logs)
 
 
 def campaign_launched(setup: TenantSetup, *, body: str, to_prefix: str, count: int, sending: dict[str, Any]) -> int:

@@ -4,9 +4,9 @@ import pytest
 from django.core.management import call_command
 from django_tenants.utils import tenant_context
 
-from conftest import TenantSetup
 from tenants.accounts.roles import Role
 from tenants.services import user_create
+from testsupport.tenants import TenantSetup
 
 pytestmark = pytest.mark.django_db
 

@@ -4,10 +4,10 @@ import pytest
 from django.utils import timezone
 from rest_framework.test import APIClient
 
-from conftest import TenantSetup
 from tenants.accounts.roles import Role
 from tenants.models import ApiKey
 from tenants.services import api_key_create, api_key_revoke
+from testsupport.tenants import TenantSetup
 
 pytestmark = pytest.mark.django_db
 

@@ -1,6 +1,5 @@
 """A task queued from a tenant's request runs in that tenant's schema, on a real worker over real Redis."""
 
-import time
 from pathlib import Path
 
 import pytest
@@ -8,22 +7,22 @@ from django.db import connection
 from django_tenants.utils import tenant_context
 from pytest_django.plugin import DjangoDbBlocker
 
-from config.testing import PlatformProcesses
-from conftest import TenantSetup
 from tenants.accounts.models import User
+from testsupport.processes import PlatformProcesses
+from testsupport.tenants import TenantSetup
+from testsupport.wait import wait_until
 
 MAIL_TIMEOUT = 30
 
 
 def wait_for_mail(platform: PlatformProcesses, recipient: str) -> str:
-    deadline = time.monotonic() + MAIL_TIMEOUT
-    while time.monotonic() < deadline:
-        for path in Path(platform.mail_dir).glob("*.log"):
-            text = path.read_text()
-            if f"To: {recipient}" in text:
-                return text
-        time.sleep(0.2)
-    pytest.fail("The worker sent no invitation email.\n" + platform.logs())
+    def mail_to_recipient() -> str | None:
+        texts = (path.read_text() for path in Path(platform.mail_dir).glob("*.log"))
+        return next((text for text in texts if f"To: {recipient}" in text), None)
+
+    return wait_until(
+        mail_to_recipient, timeout=MAIL_TIMEOUT, interval=0.2, message="the invitation email", details=platform.logs
+    )
 
 
 @pytest.mark.worker

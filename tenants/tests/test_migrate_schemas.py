@@ -4,8 +4,8 @@ import pytest
 from django.core.management import call_command
 from django.db import connection
 
-from conftest import TenantSetup
 from tenants.schema_template import schemas_with_pending_migrations
+from testsupport.tenants import TenantSetup
 
 pytestmark = pytest.mark.django_db
 

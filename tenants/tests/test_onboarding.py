@@ -7,11 +7,11 @@ from django.core.management import call_command
 from django.db import connection
 from django_tenants.utils import schema_context, schema_exists
 
-from conftest import TenantSetup
 from tenants.accounts.models import User
 from tenants.models import ApiKey, Domain, PooledSchema, Tenant
 from tenants.schema_template import ensure_template, pooled_schema_names, refill_schema_pool, template_schema_name
 from tenants.services import tenant_onboard
+from testsupport.tenants import TenantSetup
 
 pytestmark = pytest.mark.django_db
 

@@ -5,11 +5,11 @@ from django.core import mail
 from django_tenants.utils import tenant_context
 from rest_framework.test import APIClient
 
-from conftest import PASSWORD, TenantSetup
 from tenants.accounts.models import User
 from tenants.accounts.roles import Role
 from tenants.models import ApiKey
 from tenants.services import api_key_create, user_create
+from testsupport.tenants import PASSWORD, TenantSetup
 
 pytestmark = pytest.mark.django_db
 

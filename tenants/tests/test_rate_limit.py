@@ -1,6 +1,6 @@
 import pytest
 
-from conftest import TenantSetup
+from testsupport.tenants import TenantSetup
 
 pytestmark = pytest.mark.django_db
 

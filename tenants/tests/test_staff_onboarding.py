@@ -3,9 +3,9 @@ from django.conf import settings
 from django_tenants.utils import schema_context, schema_exists
 from rest_framework.test import APIClient
 
-from conftest import TenantSetup
 from tenants.accounts.models import User
 from tenants.models import Tenant
+from testsupport.tenants import TenantSetup
 
 pytestmark = pytest.mark.django_db
 

@@ -2,9 +2,9 @@ import pytest
 from django_tenants.utils import tenant_context
 from rest_framework.test import APIClient
 
-from conftest import PASSWORD, TenantSetup
 from tenants.accounts.models import User
 from tenants.services import tenant_reactivate, tenant_suspend
+from testsupport.tenants import PASSWORD, TenantSetup
 
 pytestmark = pytest.mark.django_db
 

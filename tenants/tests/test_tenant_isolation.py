@@ -6,10 +6,10 @@ import pytest
 from django.urls import URLPattern, URLResolver, get_resolver
 from rest_framework.test import APIClient
 
-from conftest import PASSWORD, TenantSetup
 from tenants.accounts.models import User
 from tenants.accounts.roles import Role
 from tenants.services import api_key_create, user_create
+from testsupport.tenants import PASSWORD, TenantSetup
 
 pytestmark = pytest.mark.django_db
 

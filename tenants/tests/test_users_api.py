@@ -1,8 +1,8 @@
 import pytest
 from django_tenants.utils import tenant_context
 
-from conftest import TenantSetup
 from tenants.accounts.models import User
+from testsupport.tenants import TenantSetup
 
 pytestmark = pytest.mark.django_db
 

@@ -11,7 +11,7 @@ from django.core.management import CommandError, call_command
 from django.db import connection
 from django_tenants.utils import tenant_context
 
-from conftest import TenantSetup
+from testsupport.tenants import TenantSetup
 from telephony.models import Communication
 from voice.models import VoiceFile, VoiceMessage
 from voice.tests.test_voice_files import wav_bytes

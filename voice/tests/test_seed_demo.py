@@ -7,12 +7,12 @@ from django.core.management import CommandError, call_command
 from django.db import connection
 from django_tenants.utils import tenant_context
 
-from conftest import TenantSetup
+from testsupport.tenants import TenantSetup
 from telephony import demo
 from telephony.models import SenderNumber
 from telephony.registry.models import TwilioAccount
 from sandbox.twilio import SandboxServer
-from telephony.tests.platform_fixtures import release_number
+from testsupport.twilio import release_number
 from voice.management.commands.seed_demo import DEMO_SENDER
 from voice.models import VoiceMessage
 

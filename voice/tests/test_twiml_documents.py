@@ -2,7 +2,7 @@ import pytest
 from rest_framework.test import APIClient
 from twilio.request_validator import RequestValidator
 
-from conftest import TenantSetup
+from testsupport.tenants import TenantSetup
 
 pytestmark = pytest.mark.django_db
 

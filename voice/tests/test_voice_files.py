@@ -8,7 +8,7 @@ from django.db import connection
 from django_tenants.utils import tenant_context
 from rest_framework.test import APIClient
 
-from conftest import TenantSetup
+from testsupport.tenants import TenantSetup
 from voice.models import VoiceFile
 
 pytestmark = pytest.mark.django_db

@@ -3,7 +3,7 @@ import xml.etree.ElementTree as ET
 import pytest
 from django_tenants.utils import tenant_context
 
-from conftest import TenantSetup
+from testsupport.tenants import TenantSetup
 from tenants.accounts.roles import Role
 from tenants.services import api_key_create
 from voice.models import VoiceMessage

@@ -3,7 +3,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django_tenants.utils import tenant_context
 from rest_framework.test import APIClient
 
-from conftest import PASSWORD, TenantSetup
+from testsupport.tenants import PASSWORD, TenantSetup
 from tenants.accounts.roles import Role
 from tenants.services import user_create
 from voice.models import VoiceFile, VoiceMessage

@@ -75,4 +75,5 @@ def master(sandbox: SandboxServer, make_client: Callable[..., Client]) -> Client
 def tenant(master: Client, make_client: Callable[..., Client]) -> Tenant:
     """A fresh subaccount, so list and filter assertions see only this test's records."""
     account = master.api.accounts.create(friendly_name=f"tenant-{uuid.uuid4().hex[:8]}")
+    assert account.sid is not None and account.auth_token is not None
     return Tenant(account.sid, account.auth_token, make_client(account.sid, account.auth_token))

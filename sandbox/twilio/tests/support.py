@@ -1,35 +1,23 @@
-"""Helpers for the Twilio sandbox tests: polling, the webhook receiver, the control API client."""
+"""Helpers for the Twilio sandbox tests: the webhook receiver and the control API client."""
 
 from __future__ import annotations
 
 import threading
 import time
 import uuid
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler
-from typing import Any, TypeVar
+from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import requests
 from twilio.rest import Client
 
-T = TypeVar("T")
+from testsupport.wait import wait_until
+
 DEADLINE = 10.0  # generous: the suite runs on a loaded 2-core machine
 
 TWIML_OK = "<Response><Say>Hello from the receiver</Say></Response>"
-
-
-def wait_until(condition: Callable[[], T], timeout: float = DEADLINE, interval: float = 0.01, message: str = "") -> T:
-    """Poll until condition() is truthy and return it; fail the test at the deadline."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = condition()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout}s waiting for {message or condition}")
-        time.sleep(interval)
 
 
 @dataclass
@@ -76,11 +64,11 @@ class Receiver:
             return [r for r in self.requests if r.url.startswith(url_prefix)]
 
     def wait_for(self, url_prefix: str, count: int = 1, timeout: float = DEADLINE) -> list[Received]:
-        return wait_until(
-            lambda: (found := self.matching(url_prefix)) and len(found) >= count and found,
-            timeout,
-            message=f"{count} request(s) to {url_prefix}",
-        )
+        def enough() -> list[Received] | None:
+            found = self.matching(url_prefix)
+            return found if len(found) >= count else None
+
+        return wait_until(enough, timeout=timeout, message=f"{count} request(s) to {url_prefix}")
 
 
 def receiver_handler(receiver: Receiver) -> type[BaseHTTPRequestHandler]:

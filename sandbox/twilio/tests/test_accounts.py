@@ -21,6 +21,7 @@ def test_subaccount_create_list_fetch(
 ) -> None:
     name = f"acme-{uuid.uuid4().hex[:8]}"
     created = master.api.accounts.create(friendly_name=name)
+    assert created.sid is not None and created.auth_token is not None and created.subresource_uris is not None
 
     assert SID.match(created.sid) and created.sid != sandbox.account_sid
     assert created.owner_account_sid == sandbox.account_sid
@@ -45,11 +46,13 @@ def test_subaccount_create_list_fetch(
 
 def test_default_friendly_name_and_rename(master: Client) -> None:
     account = master.api.accounts.create()
+    assert account.sid is not None and account.friendly_name is not None
     assert re.fullmatch(r"SubAccount Created at \d{4}-\d{2}-\d{2} \d{2}:\d{2} (am|pm)", account.friendly_name)
     renamed = master.api.accounts(account.sid).update(friendly_name="renamed")
     assert renamed.friendly_name == "renamed"
     fetched = master.api.accounts(account.sid).fetch()
     # twilio-python parsed the RFC 2822 dates, so they were in Twilio's format.
+    assert fetched.date_updated is not None and fetched.date_created is not None
     assert fetched.date_updated.tzinfo is not None and fetched.date_updated >= fetched.date_created
 
 
@@ -121,6 +124,8 @@ def test_subaccount_cannot_reach_master_or_sibling_resources(
     second_client = make_client(second.sid, second.auth_token)
     master_message = master.messages.create(to="+14155550100", from_="+14155550199", body="master's")
     first_message = first_client.messages.create(to="+14155550101", from_="+14155550199", body="first's")
+    assert first.sid is not None and second.sid is not None
+    assert master_message.sid is not None and first_message.sid is not None
 
     # The master acts on its subaccounts' resources through their account path.
     assert master.api.accounts(first.sid).messages(first_message.sid).fetch().body == "first's"

@@ -8,7 +8,8 @@ import pytest
 from twilio.base.exceptions import TwilioException
 from twilio.rest import Client
 
-from sandbox.twilio.tests.support import Control, Tenant, wait_until
+from sandbox.twilio.tests.support import Control, Tenant
+from testsupport.wait import wait_until
 
 FROM = "+14155550199"
 

@@ -10,7 +10,8 @@ from twilio.request_validator import RequestValidator
 from twilio.rest import Client
 
 from sandbox.twilio import SandboxServer
-from sandbox.twilio.tests.support import Control, Receiver, Tenant, wait_until
+from sandbox.twilio.tests.support import Control, Receiver, Tenant
+from testsupport.wait import wait_until
 
 FROM = "+14155550199"
 

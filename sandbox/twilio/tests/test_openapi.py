@@ -13,7 +13,8 @@ from twilio.rest import Client
 
 from sandbox.twilio import SandboxServer
 from sandbox.twilio.tests.openapi_validator import OpenApiValidator, ValidationFailure
-from sandbox.twilio.tests.support import Control, Receiver, wait_until
+from sandbox.twilio.tests.support import Control, Receiver
+from testsupport.wait import wait_until
 
 FROM = "+14155550199"
 A = "/2010-04-01/Accounts"

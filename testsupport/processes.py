@@ -9,9 +9,8 @@ import os
 import socket
 import subprocess
 import sys
-import time
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -21,6 +20,7 @@ from django.conf import settings
 from django.db import connection
 
 from config.celery import app
+from testsupport.wait import wait_until
 
 START_TIMEOUT = 60
 
@@ -61,12 +61,17 @@ def _environment(web_port: int, mail_dir: Path) -> dict[str, str]:
     }
 
 
-def _wait(ready: "callable", processes: list[subprocess.Popen], what: str, platform: PlatformProcesses) -> None:
-    deadline = time.monotonic() + START_TIMEOUT
-    while not ready():
-        if any(process.poll() is not None for process in processes) or time.monotonic() > deadline:
-            pytest.fail(f"{what} did not start:\n{platform.logs()}")
-        time.sleep(0.2)
+def _wait(
+    ready: Callable[[], bool], processes: list[subprocess.Popen[bytes]], what: str, platform: PlatformProcesses
+) -> None:
+    wait_until(
+        ready,
+        timeout=START_TIMEOUT,
+        interval=0.2,
+        message=f"{what} to start",
+        details=platform.logs,
+        gave_up=lambda: any(process.poll() is not None for process in processes),
+    )
 
 
 def _web_answers(port: int) -> bool:

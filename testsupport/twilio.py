@@ -15,13 +15,13 @@ from django.conf import settings
 from django_tenants.utils import tenant_context
 from twilio.rest import Client
 
-from conftest import TenantSetup
+from sandbox.twilio import SandboxHttpClient, SandboxServer, Timing
 from telephony.gateway import TwilioGateway
 from telephony.models import SenderNumber
 from telephony.registry.models import TwilioAccount
 from telephony.registry.services import twilio_subaccount_provision
-from sandbox.twilio import SandboxHttpClient, SandboxServer, Timing
 from telephony.services import sender_number_register, sender_number_verify
+from testsupport.tenants import TenantSetup
 
 SENDER = "+14155550100"
 
