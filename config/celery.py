@@ -3,6 +3,7 @@ from typing import Any
 
 from celery import Task
 from celery.signals import task_prerun
+from django_structlog.celery.steps import DjangoStructLogInitStep
 from tenant_schemas_celery.app import CeleryApp
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
@@ -11,6 +12,8 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 app = CeleryApp("switchboard")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
+# Binds each task's id to its logs and carries the request_id of whoever queued it.
+app.steps["worker"].add(DjangoStructLogInitStep)
 
 
 @task_prerun.connect

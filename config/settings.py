@@ -1,8 +1,11 @@
 """Switchboard settings. Every value comes from the environment (see .env.example)."""
 
+import logging
 from pathlib import Path
 
 import environ
+
+from config.logs import configure_structlog, logging_config
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -38,6 +41,7 @@ SHARED_APPS = [
     "rest_framework",
     "drf_spectacular",
     "django_filters",
+    "django_structlog",
     "sandbox",  # only for `manage.py run_sandbox`: no models, no URLs
 ]
 TENANT_APPS = [
@@ -69,6 +73,7 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django_structlog.middlewares.RequestMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "tenants.middleware.SuspendedTenantMiddleware",
 ]
@@ -226,15 +231,19 @@ CELERY_BEAT_SCHEDULE = {
     "refill-tenant-schema-pool": {"task": "tenants.tasks.refill_tenant_schema_pool", "schedule": 60.0},
 }
 
-LOGGING = {
-    "version": 1,
-    "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
-    "root": {"handlers": ["console"], "level": env("LOG_LEVEL", default="INFO")},
-    # twilio-python logs every request with its headers at INFO; keep only its warnings.
-    "loggers": {"twilio.http_client": {"level": "WARNING"}},
-}
+# Structured logs (config/logs.py): JSON lines in production, readable lines in development.
+LOG_FORMAT = env("LOG_FORMAT", default="console" if DEBUG else "json")
+LOGGING = logging_config(log_format=LOG_FORMAT, level=env("LOG_LEVEL", default="INFO"))
+configure_structlog()
+# django-structlog: a request_id per request (logged once it is answered), a task_id per Celery task. What a
+# task did is the task's own log's to say, so the per-task lines (every second for beat's housekeeping) stay
+# at DEBUG; retries and failures are still warnings and errors.
+DJANGO_STRUCTLOG_CELERY_ENABLED = True
+DJANGO_STRUCTLOG_CELERY_DEFAULT_LOG_LEVEL = logging.DEBUG
+DJANGO_STRUCTLOG_STATUS_START_LOG_LEVEL = logging.DEBUG
+DJANGO_STRUCTLOG_USER_ID_FIELD = "pk"
+# Celery would otherwise replace LOGGING's handlers with its own plain ones.
+CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 
 # How tenant URLs are written in emails and command output (http://demo.localhost:8000).
 SITE_SCHEME = env("SITE_SCHEME", default="http")

@@ -8,12 +8,14 @@ whose task was lost altogether (its worker killed while holding it, or Redis los
 `requeue_stalled` and queued again.
 """
 
+import logging
 import random
 import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+import structlog
 from django.core.cache import caches
 from django.db import connection, transaction
 from django.urls import reverse
@@ -37,6 +39,8 @@ from tenants.hosts import tenant_base_url
 from voice.models import TwimlDocument
 from voice.services import twiml_document_create
 from voice.templating import render
+
+logger = structlog.get_logger(__name__)
 
 MAX_ATTEMPTS = 6
 BACKOFF_BASE_SECONDS = 2.0
@@ -274,6 +278,7 @@ def _record_success(communication_id: int, resource: SentResource) -> None:
         cursor.execute(
             _RECORD_SUCCESS_SQL, [resource.sid, timezone.now(), takes_twilios, resource.status, communication_id]
         )
+    logger.info("handed_to_twilio", communication_id=communication_id, twilio_sid=resource.sid, status=resource.status)
 
 
 def _record_failure(communication_id: int, result: GatewayResult) -> Verdict:
@@ -292,6 +297,15 @@ def _record_failure(communication_id: int, result: GatewayResult) -> Verdict:
                     f"Gave up after {communication.attempts} attempts: {communication.error_message}"
                 )
         communication.save()
+    logger.log(
+        logging.WARNING if communication.status == Status.FAILED else logging.INFO,
+        "delivery_failed" if communication.status == Status.FAILED else "delivery_retry_scheduled",
+        communication_id=communication_id,
+        attempts=communication.attempts,
+        twilio_code=result.twilio_code,
+        http_status=result.http_status,
+        reason=result.message[:200],
+    )
     if communication.status == Status.FAILED:
         if result.twilio_code == UNSUBSCRIBED_CODE and communication.channel == Communication.Channel.SMS:
             opt_out_add(phone_number=communication.to_number, source=OptOut.Source.TWILIO_21610)

@@ -2,6 +2,7 @@
 
 from dataclasses import dataclass
 
+import structlog
 from django.db import connection
 from django.http import HttpRequest
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
@@ -15,6 +16,8 @@ from tenants.services import api_key_mark_used
 
 API_KEY_HEADER = "HTTP_X_API_KEY"
 API_KEY_QUERY_PARAMETER = "apiKey"
+
+logger = structlog.get_logger(__name__)
 
 
 @dataclass(frozen=True)
@@ -62,8 +65,11 @@ def api_key_user_from(request: HttpRequest) -> ApiKeyUser | None:
         return None
     api_key = api_key_for_tenant(tenant=connection.tenant, raw_key=raw_key)
     if api_key is None:
+        # Only the visible prefix of what was sent: a key that is valid for another tenant stays secret.
+        logger.warning("api_key_rejected", key_prefix=raw_key[:11] if raw_key.startswith("sb_") else None)
         raise exceptions.AuthenticationFailed("Invalid, expired or revoked API key.", code="invalid_api_key")
     api_key_mark_used(api_key=api_key)
+    structlog.contextvars.bind_contextvars(key_prefix=api_key.prefix)
     return ApiKeyUser(api_key=api_key)
 
 

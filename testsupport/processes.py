@@ -5,6 +5,7 @@ can go from an API request through a worker to the sandbox and back through its 
 Loaded from the root conftest (pytest_plugins).
 """
 
+import json
 import os
 import socket
 import subprocess
@@ -13,6 +14,7 @@ import urllib.request
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 import redis
@@ -33,6 +35,11 @@ class PlatformProcesses:
 
     def logs(self) -> str:
         return "\n".join(f"--- {path.name}\n{path.read_text()[-4000:]}" for path in sorted(self.log_dir.glob("*.log")))
+
+    def log_events(self, process: str) -> list[dict[str, Any]]:
+        """The structured events a process (worker, web) has logged so far; its other output is left out."""
+        lines = (self.log_dir / f"{process}.log").read_text().splitlines()
+        return [json.loads(line) for line in lines if line.startswith("{")]
 
 
 def _free_port() -> int:
@@ -58,6 +65,7 @@ def _environment(web_port: int, mail_dir: Path) -> dict[str, str]:
         "TWILIO_AUTH_TOKEN": settings.TWILIO_AUTH_TOKEN,
         "SITE_PORT": str(web_port),
         "MEDIA_ROOT": settings.MEDIA_ROOT,
+        "LOG_FORMAT": "json",  # what production writes, and what tests read back (PlatformProcesses.log_events)
     }
 
 

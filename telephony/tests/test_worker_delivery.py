@@ -115,6 +115,33 @@ def test_sms_goes_through_a_worker_and_its_callbacks_update_it(
     assert callbacks and all(item["status"] == 200 for item in callbacks)
 
 
+def test_the_workers_log_says_what_it_sent_and_keeps_per_task_chatter_below_info(
+    live_alpha: TenantSetup, platform_processes: PlatformProcesses, django_db_blocker: DjangoDbBlocker
+) -> None:
+    with django_db_blocker.unblock():
+        response = live_alpha.client(live_alpha.admin_key).post(
+            "/api/v1/messages/", {"to": "+14155559002", "body": "Logged"}, format="json"
+        )
+        message_id = response.json()["id"]
+        handed = eventually(
+            lambda: [
+                event
+                for event in platform_processes.log_events("worker")
+                if event["event"] == "handed_to_twilio" and event["communication_id"] == message_id
+            ],
+            "the worker's handed_to_twilio event",
+            platform_processes,
+        )
+        connection.set_schema_to_public()
+
+    [event] = handed
+    assert event["tenant"] == "alpha" and event["task_id"] and str(event["twilio_sid"]).startswith("SM")
+    events = {event["event"] for event in platform_processes.log_events("worker")}
+    # Beat's housekeeping runs every second; no task's start or success may reach the log at INFO.
+    assert not events & {"task_started", "task_succeeded", "task_enqueued"}, events
+    assert not any("succeeded in" in event["event"] for event in platform_processes.log_events("worker"))
+
+
 def test_call_fetches_its_signed_twiml_from_the_web_and_completes(
     live_alpha: TenantSetup,
     platform_processes: PlatformProcesses,
