@@ -5,7 +5,7 @@ from django.db.models import QuerySet
 from django.shortcuts import get_object_or_404
 from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
-from rest_framework import exceptions, mixins, status, viewsets
+from rest_framework import exceptions, mixins, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.request import Request
@@ -16,7 +16,6 @@ from telephony import campaigns, selectors, services
 from telephony.filters import ChannelCommunicationFilter, CommunicationFilter
 from telephony.idempotency import idempotent
 from telephony.models import Campaign, Communication, OptOut, PlatformError, SenderNumber
-from telephony.policies import PolicyError
 from telephony.registry import services as registry_services
 from telephony.registry.models import TwilioAccount
 from telephony.serializers import (
@@ -35,7 +34,6 @@ from telephony.serializers import (
 )
 from tenants.accounts.roles import Role
 from voice.models import VoiceMessage
-from voice.templating import MissingValuesError
 
 IDEMPOTENCY_PARAMETER = OpenApiParameter(
     "Idempotency-Key",
@@ -43,13 +41,6 @@ IDEMPOTENCY_PARAMETER = OpenApiParameter(
     OpenApiParameter.HEADER,
     description="Same key within 24 h: the first answer, nothing sent again.",
 )
-
-
-class PolicyRefused(exceptions.APIException):
-    def __init__(self, error: PolicyError) -> None:
-        self.status_code = error.status
-        detail = {error.field: [error.message]} if error.field else error.message
-        super().__init__(detail=detail, code=error.code)
 
 
 def _voice_message(voice_message_id: int | None) -> VoiceMessage | None:
@@ -61,16 +52,22 @@ def _voice_message(voice_message_id: int | None) -> VoiceMessage | None:
     return message
 
 
-def _refusing(send: Any) -> Communication:
-    """Runs a send, turning policy refusals and missing variables into API errors."""
-    try:
-        return send()
-    except PolicyError as error:
-        raise PolicyRefused(error) from error
-    except MissingValuesError as error:
-        raise exceptions.ValidationError(
-            {"variables": [f"Missing value for '{name}'." for name in error.variables]}
-        ) from error
+def _validated(serializer_class: type[serializers.Serializer], request: Request) -> dict[str, Any]:
+    payload = serializer_class(data=request.data)
+    payload.is_valid(raise_exception=True)
+    return dict(payload.validated_data)
+
+
+def _send_arguments(data: dict[str, Any]) -> dict[str, Any]:
+    """What an SMS and a call are sent with alike."""
+    return {
+        "tenant": connection.tenant,
+        "to": data["to"],
+        "from_": data.get("from_") or None,
+        "voice_message": _voice_message(data.get("voice_message_id")),
+        "variables": data["variables"],
+        "send_at": data["send_at"],
+    }
 
 
 class FiltersOnListOnly:
@@ -98,10 +95,7 @@ class _CommunicationViewSet(
     )
     @action(detail=True, methods=["post"])
     def cancel(self, request: Request, pk: str) -> Response:
-        try:
-            communication = services.communication_cancel(communication=self.get_object())
-        except PolicyError as error:
-            raise PolicyRefused(error) from error
+        communication = services.communication_cancel(communication=self.get_object())
         return Response(CommunicationSerializer(communication).data)
 
 
@@ -115,21 +109,8 @@ class MessageViewSet(_CommunicationViewSet):
     )
     @idempotent("messages")
     def create(self, request: Request) -> Response:
-        payload = MessageCreateSerializer(data=request.data)
-        payload.is_valid(raise_exception=True)
-        data = payload.validated_data
-        communication = _refusing(
-            lambda: services.sms_send(
-                tenant=connection.tenant,
-                to=data["to"],
-                from_=data.get("from_") or None,
-                body=data.get("body"),
-                voice_message=_voice_message(data.get("voice_message_id")),
-                variables=data["variables"],
-                media_urls=data["media_urls"],
-                send_at=data["send_at"],
-            )
-        )
+        data = _validated(MessageCreateSerializer, request)
+        communication = services.sms_send(**_send_arguments(data), body=data.get("body"), media_urls=data["media_urls"])
         return Response(CommunicationSerializer(communication).data, status=status.HTTP_202_ACCEPTED)
 
 
@@ -143,21 +124,12 @@ class CallViewSet(_CommunicationViewSet):
     )
     @idempotent("calls")
     def create(self, request: Request) -> Response:
-        payload = CallCreateSerializer(data=request.data)
-        payload.is_valid(raise_exception=True)
-        data = payload.validated_data
-        communication = _refusing(
-            lambda: services.call_place(
-                tenant=connection.tenant,
-                to=data["to"],
-                from_=data.get("from_") or None,
-                voice_message=_voice_message(data.get("voice_message_id")),
-                text=data.get("text"),
-                variables=data["variables"],
-                record=data["record"],
-                machine_detection=data["machine_detection"],
-                send_at=data["send_at"],
-            )
+        data = _validated(CallCreateSerializer, request)
+        communication = services.call_place(
+            **_send_arguments(data),
+            text=data.get("text"),
+            record=data["record"],
+            machine_detection=data["machine_detection"],
         )
         return Response(CommunicationSerializer(communication).data, status=status.HTTP_202_ACCEPTED)
 
@@ -205,10 +177,7 @@ class OptOutViewSet(
         }
     )
     def destroy(self, request: Request, *args: Any, **kwargs: Any) -> Response:
-        try:
-            services.opt_out_remove(opt_out=self.get_object())
-        except PolicyError as error:
-            raise PolicyRefused(error) from error
+        services.opt_out_remove(opt_out=self.get_object())
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
@@ -277,32 +246,26 @@ class CampaignViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
         payload = CampaignCreateSerializer(data=request.data)
         payload.is_valid(raise_exception=True)
         data = payload.validated_data
-        try:
-            recipients = (
-                campaigns.recipients_from_upload(data["file"])
-                if data.get("file")
-                else campaigns.recipients_from_json(data["recipients"])
-            )
-            campaign = campaigns.campaign_create(
-                tenant=connection.tenant,
-                name=data["name"],
-                channel=data["channel"],
-                recipients=recipients,
-                body=data["body"],
-                voice_message=_voice_message(data.get("voice_message_id")),
-                from_=data.get("from_") or None,
-                senders=data.get("senders"),
-                send_at=data["send_at"],
-            )
-        except PolicyError as error:
-            raise PolicyRefused(error) from error
+        recipients = (
+            campaigns.recipients_from_upload(data["file"])
+            if data.get("file")
+            else campaigns.recipients_from_json(data["recipients"])
+        )
+        campaign = campaigns.campaign_create(
+            tenant=connection.tenant,
+            name=data["name"],
+            channel=data["channel"],
+            recipients=recipients,
+            body=data["body"],
+            voice_message=_voice_message(data.get("voice_message_id")),
+            from_=data.get("from_") or None,
+            senders=data.get("senders"),
+            send_at=data["send_at"],
+        )
         return Response(CampaignSerializer(campaign).data, status=status.HTTP_202_ACCEPTED)
 
     def _transition(self, change: Any) -> Response:
-        try:
-            campaign = change(campaign=self.get_object())
-        except PolicyError as error:
-            raise PolicyRefused(error) from error
+        campaign = change(campaign=self.get_object())
         return Response(CampaignSerializer(campaign).data)
 
     @extend_schema(request=None, responses=CampaignSerializer)

@@ -7,6 +7,7 @@ import phonenumbers
 from django.core.exceptions import ValidationError
 from django.utils import timezone
 
+from config.errors import DomainError
 from telephony.models import Communication, OptOut, SenderNumber
 from telephony.phone_numbers import normalize_e164, parse_e164
 from tenants.models import Tenant
@@ -17,12 +18,12 @@ MAX_SENDER_POOL = 100
 OPT_OUT_CHUNK = 5000
 
 
-class PolicyError(Exception):
-    """Refused by a tenant policy; `code` names which one, `status` is the HTTP status to answer with."""
+class PolicyError(DomainError):
+    """Refused by a tenant policy; `code` names which one, `field` the request field it concerns, if one."""
 
     def __init__(self, message: str, *, code: str, status: int = 422, field: str | None = None) -> None:
-        super().__init__(message)
-        self.message, self.code, self.status, self.field = message, code, status, field
+        super().__init__(message, code=code, status=status, errors={field: [message]} if field else None)
+        self.field = field
 
 
 def destination_checked(*, tenant: Tenant, to: str, channel: str) -> str:

@@ -111,12 +111,9 @@ class VoiceMessageViewSet(viewsets.ModelViewSet):
     @action(detail=True, methods=["post"])
     def render(self, request: Request, pk: str) -> Response:
         payload = _validated(RenderRequestSerializer, request.data)
-        try:
-            rendered = services.voice_message_render(
-                message=self.get_object(), variables=payload["variables"], strict=payload["mode"] == "strict"
-            )
-        except templating.MissingValuesError as exc:
-            raise UnprocessableEntity(_missing_errors(exc)) from exc
+        rendered = services.voice_message_render(
+            message=self.get_object(), variables=payload["variables"], strict=payload["mode"] == "strict"
+        )
         return Response(RenderResponseSerializer(rendered).data)
 
     @extend_schema(responses=VariablesSerializer)
@@ -129,22 +126,10 @@ class VoiceMessageViewSet(viewsets.ModelViewSet):
     @action(detail=True, methods=["post"], url_path="twiml-documents")
     def twiml_documents(self, request: Request, pk: str) -> Response:
         payload = _validated(RenderRequestSerializer, request.data)
-        try:
-            document = services.twiml_document_create(
-                message=self.get_object(), variables=payload["variables"], strict=payload["mode"] == "strict"
-            )
-        except templating.MissingValuesError as exc:
-            raise UnprocessableEntity(_missing_errors(exc)) from exc
+        document = services.twiml_document_create(
+            message=self.get_object(), variables=payload["variables"], strict=payload["mode"] == "strict"
+        )
         return Response(_document_data(document), status=status.HTTP_201_CREATED)
-
-
-def _missing_errors(exc: templating.MissingValuesError) -> dict[str, list[str]]:
-    errors = {}
-    if exc.variables:
-        errors["variables"] = [f"Missing value for '{name}'." for name in exc.variables]
-    if exc.audio:
-        errors["audio_files"] = [f"No voice file named '{name}'." for name in exc.audio]
-    return errors
 
 
 def _document_data(document: TwimlDocument) -> dict[str, Any]:

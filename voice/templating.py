@@ -18,6 +18,8 @@ from typing import Any
 from twilio.twiml import TwiML
 from twilio.twiml.voice_response import VoiceResponse
 
+from config.errors import DomainError
+
 _TOKEN = re.compile(
     r"\{(?:MP3~(?P<audio>[^{}]+)|(?P<variable>[A-Za-z_][A-Za-z0-9_]*))\}"
     r"(?:~SSML~(?P<say_as>currency|number|digits|phone|date|time|[A-Za-z]*))?"
@@ -59,15 +61,22 @@ class TemplateSyntaxError(ValueError):
     pass
 
 
-class MissingValuesError(ValueError):
+class MissingValuesError(DomainError):
+    """A strict render lacks values: 422 with each missing variable and voice file named on its field."""
+
+    code = "missing-values"
+
     def __init__(self, variables: list[str], audio: list[str]) -> None:
         self.variables, self.audio = variables, audio
         parts = []
+        errors = {}
         if variables:
             parts.append("variables " + ", ".join(variables))
+            errors["variables"] = [f"Missing value for '{name}'." for name in variables]
         if audio:
             parts.append("voice files " + ", ".join(audio))
-        super().__init__("Missing " + " and ".join(parts) + ".")
+            errors["audio_files"] = [f"No voice file named '{name}'." for name in audio]
+        super().__init__("Missing " + " and ".join(parts) + ".", errors=errors)
 
 
 @dataclass(frozen=True)

@@ -51,7 +51,7 @@ def test_message_from_a_voice_message_template(alpha_on_twilio: TenantSetup) -> 
     missing = client.post("/api/v1/messages/", {"to": TO, "voice_message_id": template_id}, format="json")
 
     assert ok.status_code == 202 and ok.json()["content"] == "Pay $5 by Friday."
-    assert missing.status_code == 400 and "amount" in missing.json()["errors"]["variables"][0]
+    assert missing.status_code == 422 and "amount" in missing.json()["errors"]["variables"][0]
 
 
 @pytest.mark.parametrize(
@@ -144,7 +144,7 @@ def test_calls_need_a_voice_message_or_text_and_their_variables(alpha_on_twilio:
     assert ok.status_code == 202 and ok.json()["channel"] == "call"
     assert unparsable.status_code == 400 and "Unknown SSML type 'money'" in unparsable.json()["errors"]["text"][0]
     assert neither.status_code == 400 and "voice_message_id" in neither.json()["errors"]
-    assert missing.status_code == 400 and "name" in missing.json()["errors"]["variables"][0]
+    assert missing.status_code == 422 and "name" in missing.json()["errors"]["variables"][0]
     assert unknown.status_code == 400
 
 
@@ -183,3 +183,22 @@ def test_twilio_account_view_never_shows_the_token(alpha_on_twilio: TenantSetup)
 
     assert body["status"] == "active" and body["kind"] == "subaccount" and body["account_sid"].startswith("AC")
     assert "auth_token" not in body
+
+
+def test_a_missing_value_is_the_same_problem_wherever_it_is_found(alpha_on_twilio: TenantSetup) -> None:
+    client = alpha_on_twilio.client(alpha_on_twilio.admin_key)
+    template_id = client.post(
+        "/api/v1/voice-messages/", {"name": "Owed", "template_text": "You owe {amount}."}, format="json"
+    ).json()["id"]
+
+    answers = [
+        client.post("/api/v1/messages/", {"to": TO, "voice_message_id": template_id}, format="json"),
+        client.post("/api/v1/calls/", {"to": TO, "voice_message_id": template_id}, format="json"),
+        client.post(f"/api/v1/voice-messages/{template_id}/render/", {"variables": {}}, format="json"),
+        client.post(f"/api/v1/voice-messages/{template_id}/twiml-documents/", {"variables": {}}, format="json"),
+    ]
+
+    problems = [(answer.status_code, answer["Content-Type"], answer.json()) for answer in answers]
+    assert {(status, content_type) for status, content_type, _ in problems} == {(422, "application/problem+json")}
+    assert {body["type"] for _, _, body in problems} == {"urn:switchboard:problem:missing-values"}
+    assert all(body["errors"] == {"variables": ["Missing value for 'amount'."]} for _, _, body in problems)

@@ -207,18 +207,19 @@ def test_cancel_a_ringing_call(tenant: Tenant, receiver: Receiver, slow_calls: C
 def test_hang_up_and_redirect_an_in_progress_call(tenant: Tenant, receiver: Receiver, slow_calls: Control) -> None:
     slow_calls.post("/sandbox/timing", {"call_answer": 0.01})  # answer at once, then talk "for 30 s"
     call = tenant.client.calls.create(to="+14155550100", from_=FROM, url=receiver.unique("/twiml/ok"))
-    assert call.sid is not None
-    wait_until(lambda: tenant.client.calls(call.sid).fetch().status == "in-progress")
+    call_sid = call.sid
+    assert call_sid is not None
+    wait_until(lambda: tenant.client.calls(call_sid).fetch().status == "in-progress")
 
     # Canceling has no effect once answered (as on Twilio); redirecting fetches new TwiML.
-    assert tenant.client.calls(call.sid).update(status="canceled").status == "in-progress"
+    assert tenant.client.calls(call_sid).update(status="canceled").status == "in-progress"
     redirect_url = receiver.unique("/twiml/ok")
-    tenant.client.calls(call.sid).update(url=redirect_url, method="POST")
+    tenant.client.calls(call_sid).update(url=redirect_url, method="POST")
     [redirect] = receiver.wait_for(redirect_url)
-    assert redirect.params["CallSid"] == call.sid and redirect.params["CallStatus"] == "in-progress"
-    wait_until(lambda: sandbox_call(slow_calls, call.sid)["twiml_source"] == redirect_url)
+    assert redirect.params["CallSid"] == call_sid and redirect.params["CallStatus"] == "in-progress"
+    wait_until(lambda: sandbox_call(slow_calls, call_sid)["twiml_source"] == redirect_url)
 
-    hung_up = tenant.client.calls(call.sid).update(status="completed")
+    hung_up = tenant.client.calls(call_sid).update(status="completed")
     assert hung_up.status == "completed" and hung_up.price == "-0.01400"
     assert hung_up.duration is not None and int(hung_up.duration) >= 1
 

@@ -3,15 +3,25 @@
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
+from typing import TypedDict, Unpack
 
 import pytest
 from twilio.base.exceptions import TwilioException
 from twilio.rest import Client
+from twilio.rest.api.v2010.account.message import MessageInstance
 
 from sandbox.twilio.tests.support import Control, Tenant
 from testsupport.wait import wait_until
 
 FROM = "+14155550199"
+
+
+class DateSentFilters(TypedDict, total=False):
+    """messages.list() date filters: dates, datetimes, or day strings passed through as they are."""
+
+    date_sent: date
+    date_sent_before: date | str
+    date_sent_after: date | str
 
 
 def test_messages_page_through_several_pages(tenant: Tenant, control: Control) -> None:
@@ -47,22 +57,34 @@ def test_page_objects_link_forward_and_back(tenant: Tenant) -> None:
     assert [m.sid for m in first] == newest_first[:4]
     assert first.previous_page_url is None and first.next_page_url is not None
     second = first.next_page()
+    assert second is not None
     assert [m.sid for m in second] == newest_first[4:]
     assert second.next_page_url is None
     back = second.previous_page()
+    assert back is not None
     assert [m.sid for m in back] == newest_first[:4]
     # Records created after a page was read do not shift the pages that follow it.
     tenant.client.messages.create(to="+14155550100", from_=FROM, body="late")
-    assert [m.sid for m in first.next_page()] == newest_first[4:]
+    again = first.next_page()
+    assert again is not None
+    assert [m.sid for m in again] == newest_first[4:]
 
 
 def test_messages_date_sent_filters(tenant: Tenant) -> None:
     message = tenant.client.messages.create(to="+14155550100", from_=FROM, body="dated")
-    sent = wait_until(lambda: (m := tenant.client.messages(message.sid).fetch()).date_sent and m)
+    message_sid = message.sid
+    assert message_sid is not None
+
+    def fetch_sent() -> MessageInstance | None:
+        fetched = tenant.client.messages(message_sid).fetch()
+        return fetched if fetched.date_sent else None
+
+    sent = wait_until(fetch_sent)
+    assert sent.date_sent is not None
     today = sent.date_sent.date()
     day = timedelta(days=1)
 
-    def sids(**filters: object) -> list[str]:
+    def sids(**filters: Unpack[DateSentFilters]) -> list[str | None]:
         return [m.sid for m in tenant.client.messages.list(**filters)]
 
     # A date object goes out as midnight "YYYY-MM-DDT00:00:00Z": DateSent= matches that whole day.

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import re
+from typing import Any, Required, TypedDict
 
 import pytest
 from twilio.base.exceptions import TwilioRestException
 from twilio.request_validator import RequestValidator
 from twilio.rest import Client
+from twilio.rest.api.v2010.account.message import MessageInstance
 
 from sandbox.twilio import SandboxServer
 from sandbox.twilio.tests.support import Control, Receiver, Tenant
@@ -18,10 +20,12 @@ FROM = "+14155550199"
 
 def final_status(
     client: Client, sid: str, statuses: tuple[str, ...] = ("delivered", "undelivered", "failed")
-) -> object:
-    return wait_until(
-        lambda: (m := client.messages(sid).fetch()).status in statuses and m, message=f"{sid} to end in {statuses}"
-    )
+) -> MessageInstance:
+    def ended() -> MessageInstance | None:
+        message = client.messages(sid).fetch()
+        return message if message.status in statuses else None
+
+    return wait_until(ended, message=f"{sid} to end in {statuses}")
 
 
 def test_message_lifecycle_sends_signed_callbacks(
@@ -32,7 +36,7 @@ def test_message_lifecycle_sends_signed_callbacks(
         to="+14155550100", from_=FROM, body="Hello from the sandbox", status_callback=callback_url
     )
 
-    assert re.fullmatch(r"SM[0-9a-f]{32}", message.sid)
+    assert message.sid is not None and re.fullmatch(r"SM[0-9a-f]{32}", message.sid)
     assert message.status == "queued"
     assert (message.to, message.from_, message.body) == ("+14155550100", FROM, "Hello from the sandbox")
     assert (message.account_sid, message.direction, message.api_version) == (tenant.sid, "outbound-api", "2010-04-01")
@@ -65,7 +69,8 @@ def test_message_lifecycle_sends_signed_callbacks(
     delivered = tenant.client.messages(message.sid).fetch()
     assert delivered.status == "delivered"
     assert delivered.price == "-0.00790" and delivered.price_unit == "USD"
-    assert delivered.date_sent is not None and delivered.date_sent >= delivered.date_created.replace(microsecond=0)
+    assert delivered.date_sent is not None and delivered.date_created is not None
+    assert delivered.date_sent >= delivered.date_created.replace(microsecond=0)
 
     log = [c for c in control.log("callbacks") if c["sid"] == message.sid]
     assert [(c["event"], c["status"], c["error"]) for c in log] == [
@@ -78,10 +83,15 @@ def test_message_lifecycle_sends_signed_callbacks(
 def test_callback_failures_are_logged_not_retried(tenant: Tenant, receiver: Receiver, control: Control) -> None:
     callback_url = receiver.unique("/status/500")
     message = tenant.client.messages.create(to="+14155550100", from_=FROM, body="x", status_callback=callback_url)
-    final_status(tenant.client, message.sid)
-    log = wait_until(
-        lambda: len(entries := [c for c in control.log("callbacks") if c["sid"] == message.sid]) == 3 and entries
-    )
+    message_sid = message.sid
+    assert message_sid is not None
+    final_status(tenant.client, message_sid)
+
+    def three_callbacks() -> list[dict[str, Any]] | None:
+        entries = [c for c in control.log("callbacks") if c["sid"] == message_sid]
+        return entries if len(entries) == 3 else None
+
+    log = wait_until(three_callbacks)
     assert {c["status"] for c in log} == {500}
     assert len(receiver.matching(callback_url)) == 3
 
@@ -112,6 +122,16 @@ def test_magic_from_numbers_are_rejected(tenant: Tenant, sender: str, code: int)
     assert (caught.value.status, caught.value.code) == (400, code)
 
 
+class MessageArguments(TypedDict, total=False):
+    """The messages.create() keywords the validation cases use."""
+
+    to: Required[str]
+    from_: str
+    body: str
+    status_callback: str
+    media_url: list[str]
+
+
 @pytest.mark.parametrize(
     ("arguments", "code"),
     [
@@ -128,7 +148,7 @@ def test_magic_from_numbers_are_rejected(tenant: Tenant, sender: str, code: int)
         ({"to": "+14155550100", "from_": FROM, "media_url": ["not-a-url"]}, 21620),
     ],
 )
-def test_validation_errors(tenant: Tenant, arguments: dict[str, object], code: int) -> None:
+def test_validation_errors(tenant: Tenant, arguments: MessageArguments, code: int) -> None:
     with pytest.raises(TwilioRestException) as caught:
         tenant.client.messages.create(**arguments)
     assert (caught.value.status, caught.value.code) == (400, code)
@@ -148,7 +168,7 @@ def test_validation_errors(tenant: Tenant, arguments: dict[str, object], code: i
 def test_delivery_failures(tenant: Tenant, receiver: Receiver, to: str, status: str, code: int) -> None:
     callback_url = receiver.unique("/status/fail")
     message = tenant.client.messages.create(to=to, from_=FROM, body="x", status_callback=callback_url)
-    assert message.status == "queued"
+    assert message.status == "queued" and message.sid is not None
     ended = final_status(tenant.client, message.sid)
     assert (ended.status, ended.error_code) == (status, code)
     assert ended.error_message
@@ -162,6 +182,7 @@ def test_delivery_failures(tenant: Tenant, receiver: Receiver, to: str, status: 
 def test_sent_without_delivery_receipt_stays_sent(tenant: Tenant, receiver: Receiver, sandbox: SandboxServer) -> None:
     callback_url = receiver.unique("/status/stuck")
     message = tenant.client.messages.create(to="+15005553000", from_=FROM, body="x", status_callback=callback_url)
+    assert message.sid is not None
     receiver.wait_for(callback_url, count=2)
     assert sandbox.wait_idle(10)
     assert tenant.client.messages(message.sid).fetch().status == "sent"
@@ -176,6 +197,7 @@ def test_messaging_service_is_accepted_then_picks_a_sender(tenant: Tenant, recei
         to="+14155550100", messaging_service_sid=service, body="x", status_callback=callback_url
     )
     assert (message.status, message.from_, message.messaging_service_sid) == ("accepted", None, service)
+    assert message.sid is not None
     callbacks = receiver.wait_for(callback_url, count=4)
     assert [c.params["MessageStatus"] for c in callbacks] == ["queued", "sending", "sent", "delivered"]
     assert {c.params["MessagingServiceSid"] for c in callbacks} == {service}
@@ -186,17 +208,19 @@ def test_mms_and_segments(tenant: Tenant) -> None:
     media = tenant.client.messages.create(
         to="+14155550100", from_=FROM, media_url=["https://example.com/a.png", "https://example.com/b.png"]
     )
-    assert re.fullmatch(r"MM[0-9a-f]{32}", media.sid) and media.num_media == "2" and media.body == ""
+    assert media.sid is not None and re.fullmatch(r"MM[0-9a-f]{32}", media.sid) and media.num_media == "2" and media.body == ""
     long_text = tenant.client.messages.create(to="+14155550100", from_=FROM, body="a" * 161)
     assert long_text.num_segments == "2"
     unicode_text = tenant.client.messages.create(to="+14155550100", from_=FROM, body="✓" * 71)
     assert unicode_text.num_segments == "2"
+    assert long_text.sid is not None
     delivered = final_status(tenant.client, long_text.sid)
     assert delivered.price == "-0.01580"
 
 
 def test_redact_and_delete(tenant: Tenant) -> None:
     message = tenant.client.messages.create(to="+14155550100", from_=FROM, body="secret")
+    assert message.sid is not None
     with pytest.raises(TwilioRestException) as caught:
         tenant.client.messages(message.sid).update(body="")
     assert caught.value.code == 20009  # still in flight
