@@ -702,7 +702,8 @@ class Rig:
             for worker in workers:
                 if not worker.alive():
                     raise SystemExit(f"{worker.name} exited:\n{worker.tail()}")
-            replies = app.control.ping(destination=sorted(wanted), timeout=1.0)
+            # Typed as optional: ping() answers None only when asked not to wait for replies.
+            replies = app.control.ping(destination=sorted(wanted), timeout=1.0) or []
             answered = {node for reply in replies for node in reply}
             if wanted <= answered:
                 if self.options.pool == "prefork":

@@ -127,9 +127,9 @@ def run(args: argparse.Namespace) -> dict:
             if progress.get("total") != count - len(opted_out) or progress.get("invalid") != len(opted_out):
                 raise SystemExit(f"unexpected answer for {label}: {str(answer)[:300]}")
         with tenant_context(tenant):
-            for label, step in (("per_row_checks", per_row_checks), ("list_checks", list_checks)):
+            for label, check in (("per_row_checks", per_row_checks), ("list_checks", list_checks)):
                 started = time.perf_counter()
-                step()
+                check()
                 timings[label].append(time.perf_counter() - started)
         say(
             f"round {round_number}/{args.rounds}: "

@@ -70,9 +70,10 @@ def run(args: argparse.Namespace) -> dict:
 
     from django.conf import settings
     from django.core.management import call_command
-    from django.db import connection, transaction
+    from django.db import transaction
     from django_tenants.management.commands.migrate_schemas import MigrateSchemasCommand
 
+    from tenants.db import connection
     from tenants.models import Domain, Tenant
     from tenants.schema_template import clone_template_into
 

@@ -84,10 +84,10 @@ def run(args: argparse.Namespace) -> dict:
     from django.conf import settings
     from django.contrib.auth.hashers import get_hasher, make_password
     from django.core.management import call_command
-    from django.db import connection
     from django_tenants.utils import get_public_schema_name
 
     from tenants import schema_template, services
+    from tenants.db import connection
     from tenants.models import Tenant
 
     say(f"scratch database: {connection.settings_dict['NAME']} (the development database is not touched)")

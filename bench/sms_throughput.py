@@ -83,10 +83,13 @@ def main() -> None:
         log = SandboxLog(rig.sandbox_url)
         log.poll()
 
+        if rig.sandbox is None or rig.receiver is None:
+            raise SystemExit("the rig's setup did not start the sandbox and the callback receiver")
+        sandbox_pid, receiver_pid = rig.sandbox.pid, rig.receiver.pid
         worker_pids = rig.live_worker_pids()
         cpu_before = tree_cpu_seconds(worker_pids)
-        sandbox_before = tree_cpu_seconds([rig.sandbox.pid])
-        receiver_before = tree_cpu_seconds([rig.receiver.pid])
+        sandbox_before = tree_cpu_seconds([sandbox_pid])
+        receiver_before = tree_cpu_seconds([receiver_pid])
         postgres_before = postgres_cpu_seconds()
         backends = BackendCpu()
         host_before = host_cpu_ticks()
@@ -99,8 +102,8 @@ def main() -> None:
         complete = wait_for_arrivals(rig, log, timeout=args.timeout, started=started, backends=backends)
         finished = max(log.first_arrival_monotonic.values()) if log.first_arrival_monotonic else time.monotonic()
         cpu_after = tree_cpu_seconds(worker_pids)
-        sandbox_after = tree_cpu_seconds([rig.sandbox.pid])
-        receiver_after = tree_cpu_seconds([rig.receiver.pid])
+        sandbox_after = tree_cpu_seconds([sandbox_pid])
+        receiver_after = tree_cpu_seconds([receiver_pid])
         postgres_after = postgres_cpu_seconds()
         backends_ms = backends.seconds() * 1000 / options.messages
         host_after = host_cpu_ticks()

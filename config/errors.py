@@ -11,7 +11,12 @@ class DomainError(Exception):
     code: str = "unprocessable"
 
     def __init__(
-        self, message: str, *, code: str | None = None, status: int | None = None, errors: dict[str, list[str]] | None = None
+        self,
+        message: str,
+        *,
+        code: str | None = None,
+        status: int | None = None,
+        errors: dict[str, list[str]] | None = None,
     ) -> None:
         super().__init__(message)
         self.message = message

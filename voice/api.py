@@ -7,6 +7,7 @@ from rest_framework.decorators import action
 from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.request import Request
 from rest_framework.response import Response
+from rest_framework.serializers import BaseSerializer
 
 from voice import selectors, services, templating
 from voice.models import TwimlDocument, VoiceFile, VoiceMessage
@@ -72,11 +73,14 @@ class VoiceMessageViewSet(viewsets.ModelViewSet):
     def list(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         return super().list(request, *args, **kwargs)
 
-    def perform_create(self, serializer: VoiceMessageSerializer) -> None:
+    def perform_create(self, serializer: BaseSerializer[VoiceMessage]) -> None:
         serializer.instance = services.voice_message_create(**serializer.validated_data)
 
-    def perform_update(self, serializer: VoiceMessageSerializer) -> None:
-        serializer.instance = services.voice_message_update(message=serializer.instance, **serializer.validated_data)
+    def perform_update(self, serializer: BaseSerializer[VoiceMessage]) -> None:
+        message = serializer.instance
+        if message is None:  # UpdateModelMixin.update() always builds the serializer on the object it updates
+            raise RuntimeError("perform_update needs the serializer of an existing voice message")
+        serializer.instance = services.voice_message_update(message=message, **serializer.validated_data)
 
     @extend_schema(
         parameters=[OpenApiParameter("hard", bool, description="Delete for good instead of moving to the bin.")],

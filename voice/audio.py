@@ -2,12 +2,13 @@
 
 import io
 from dataclasses import dataclass
-from typing import IO
+from typing import IO, Protocol, cast
 
 import defusedxml.ElementTree as SafeET
 import mutagen
 from defusedxml import DefusedXmlException
 from django.core.exceptions import ValidationError
+from mutagen import FileType
 from mutagen.mp3 import MP3
 from mutagen.mp4 import MP4
 from mutagen.wave import WAVE
@@ -29,7 +30,7 @@ class Inspection:
     duration_seconds: float | None
 
 
-def _sniff(head: bytes) -> str | None:
+def _sniff(head: bytes) -> VoiceFile.Kind | None:
     if head[:4] == b"RIFF" and head[8:12] == b"WAVE":
         return VoiceFile.Kind.WAV
     if head[4:8] == b"ftyp":
@@ -52,15 +53,25 @@ def _inspect_twiml(data: bytes) -> None:
         raise ValidationError(f"A TwiML document must have <Response> as its root, not <{root.tag}>.", code="not_twiml")
 
 
-def _inspect_audio(kind: str, data: bytes) -> float:
+class _StreamInfo(Protocol):
+    length: float  # seconds
+
+
+def _stream_length(audio: FileType) -> float:
+    # mutagen declares FileType.info as None; a loaded file holds its format's StreamInfo there
+    # (MPEGInfo, WaveStreamInfo, MP4Info), and each of those has a length.
+    return cast(_StreamInfo, audio.info).length
+
+
+def _inspect_audio(kind: VoiceFile.Kind, data: bytes) -> float:
     expected = {VoiceFile.Kind.MP3: MP3, VoiceFile.Kind.WAV: WAVE, VoiceFile.Kind.M4A: MP4}[kind]
     try:
         audio = mutagen.File(io.BytesIO(data))
     except mutagen.MutagenError as exc:
         raise ValidationError(f"The {kind} file cannot be read as audio: {exc}.", code="invalid_audio") from exc
-    if not isinstance(audio, expected) or not audio.info.length:
+    if not isinstance(audio, expected) or not _stream_length(audio):
         raise ValidationError(f"The file looks like {kind} but holds no playable {kind} audio.", code="invalid_audio")
-    return round(float(audio.info.length), 3)
+    return round(float(_stream_length(audio)), 3)
 
 
 def inspect_upload(stream: IO[bytes]) -> Inspection:

@@ -100,7 +100,16 @@ _LANGUAGE = re.compile(r"^(?P<language>[A-Za-z]{2})[-_](?P<region>[A-Za-z]{2})$"
 _TRUE = {"1", "true", "yes", "y", "t"}
 _FALSE = {"0", "false", "no", "n", "f"}
 _CENT_FRACTION = Decimal("0.00001")  # Communication.cost_amount keeps five decimal places
-_MAX_NAME = VoiceMessage._meta.get_field("name").max_length
+
+
+def _max_name_length() -> int:
+    max_length = VoiceMessage._meta.get_field("name").max_length
+    if max_length is None:
+        raise TypeError("VoiceMessage.name must have a max_length")
+    return max_length
+
+
+_MAX_NAME = _max_name_length()
 
 
 class LegacyExportError(Exception):
@@ -438,7 +447,10 @@ def _import_voice_file(row: sqlite3.Row, *, folder: Path, undo: ExitStack) -> st
             tags=_text(row["tag_list"]).split(","),
             caller_number=_text(row["caller_number"]),
         )
-    undo.callback(voice_file.file.storage.delete, voice_file.file.name)
+    stored_name = voice_file.file.name
+    if stored_name is None:  # voice_file_create saved the upload, which names the stored file
+        raise RuntimeError(f"voice file {voice_file.pk} was saved without a stored file")
+    undo.callback(voice_file.file.storage.delete, stored_name)
     updates: dict[str, Any] = {"legacy_id": row["id"]}
     if created_at is not None:
         updates["created_at"] = created_at

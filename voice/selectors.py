@@ -1,9 +1,9 @@
 from collections.abc import Iterable
 
-from django.db import connection
 from django.db.models import Q, QuerySet
 from django.urls import reverse
 
+from tenants.db import current_tenant
 from tenants.hosts import tenant_base_url
 from voice.models import VoiceFile, VoiceMessage
 
@@ -35,7 +35,7 @@ def voice_file_list(
 
 
 def tenant_public_base_url() -> str:
-    return tenant_base_url(connection.tenant)
+    return tenant_base_url(current_tenant())
 
 
 def voice_file_public_url(voice_file: VoiceFile, *, base_url: str | None = None) -> str:

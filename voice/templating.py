@@ -15,8 +15,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
-from twilio.twiml import TwiML
-from twilio.twiml.voice_response import VoiceResponse
+from twilio.twiml.voice_response import Say, SsmlProsody, VoiceResponse
 
 from config.errors import DomainError
 
@@ -143,10 +142,10 @@ def render(
 
     response = VoiceResponse()
     prosody_rate = RATES.get(rate)
-    speech: TwiML | None = None  # where text goes: the open <Say>, or its <prosody>
+    speech: Say | SsmlProsody | None = None  # where text goes: the open <Say>, or its <prosody>
     pending_text: list[str] = []
 
-    def open_speech() -> TwiML:
+    def open_speech() -> Say | SsmlProsody:
         nonlocal speech
         if speech is None:
             say = response.say(voice=voice, language=language)

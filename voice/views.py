@@ -4,7 +4,6 @@ from typing import Any
 
 from django.contrib import messages as flash
 from django.core.exceptions import ValidationError
-from django.db import connection
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse, HttpResponseForbidden, JsonResponse
 from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
@@ -13,6 +12,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from telephony.signatures import is_signed_by_twilio
 from tenants.accounts.roles import Role
+from tenants.db import current_tenant
 from tenants.forms import add_service_errors
 from tenants.views import portal_access, portal_redirect
 from voice import selectors, services, templating
@@ -37,7 +37,7 @@ def twiml_document_url(document: TwimlDocument) -> str:
 @csrf_exempt
 @require_http_methods(["GET", "POST"])
 def twiml_document(request: HttpRequest, token: str) -> HttpResponse:
-    if not is_signed_by_twilio(request, connection.tenant):
+    if not is_signed_by_twilio(request, current_tenant()):
         return HttpResponseForbidden("Invalid Twilio signature.")
     document = get_object_or_404(TwimlDocument, public_token=token)
     return HttpResponse(document.xml, content_type="application/xml")
@@ -68,7 +68,8 @@ def message_list(request: HttpRequest) -> HttpResponse:
     context = {
         "voice_messages": selectors.voice_message_list(search=search or None),
         "search": search,
-        "can_edit": request.user.has_role(Role.OPERATOR),
+        # (portal_access let in a signed-in user or an API key's user: is_authenticated holds, and tells mypy so)
+        "can_edit": request.user.is_authenticated and request.user.has_role(Role.OPERATOR),
     }
     return render(request, "voice/message_list.html", context)
 
@@ -119,7 +120,7 @@ def message_preview(request: HttpRequest) -> JsonResponse:
 
 @portal_access()
 def file_list(request: HttpRequest) -> HttpResponse:
-    can_upload = request.user.has_role(Role.OPERATOR)
+    can_upload = request.user.is_authenticated and request.user.has_role(Role.OPERATOR)  # see message_list
     form = VoiceFileUploadForm(request.POST or None, request.FILES or None)
     if request.method == "POST":
         if not can_upload:

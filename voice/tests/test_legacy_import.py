@@ -8,11 +8,11 @@ from typing import Any
 import pytest
 from django.conf import settings
 from django.core.management import CommandError, call_command
-from django.db import connection
 from django_tenants.utils import tenant_context
 
-from testsupport.tenants import TenantSetup
 from telephony.models import Communication
+from tenants.db import connection
+from testsupport.tenants import TenantSetup
 from voice.models import VoiceFile, VoiceMessage
 from voice.tests.test_voice_files import wav_bytes
 from voice.voices import DEFAULT_VOICE
@@ -181,7 +181,7 @@ def tenant_media(slug: str) -> set[Path]:
 
 def snapshot(setup: TenantSetup) -> dict[str, list[tuple[Any, ...]]]:
     with tenant_context(setup.tenant):
-        state = {
+        state: dict[str, list[tuple[Any, ...]]] = {
             "messages": list(
                 VoiceMessage.objects.order_by("legacy_id").values_list(
                     "legacy_id",

@@ -4,14 +4,14 @@ from typing import Any
 
 import pytest
 from django.core.management import CommandError, call_command
-from django.db import connection
 from django_tenants.utils import tenant_context
 
-from testsupport.tenants import TenantSetup
+from sandbox.twilio import SandboxServer
 from telephony import demo
 from telephony.models import SenderNumber
 from telephony.registry.models import TwilioAccount
-from sandbox.twilio import SandboxServer
+from tenants.db import connection
+from testsupport.tenants import TenantSetup
 from testsupport.twilio import release_number
 from voice.management.commands.seed_demo import DEMO_SENDER
 from voice.models import VoiceMessage

@@ -1,4 +1,5 @@
 import xml.etree.ElementTree as ET
+from typing import TypedDict
 
 import pytest
 from hypothesis import given, settings
@@ -6,7 +7,20 @@ from hypothesis import strategies as st
 
 from voice.templating import MissingValuesError, TemplateSyntaxError, parse, placeholders, render
 
-VOICE = {"voice": "Polly.Joanna-Neural", "language": "en-US"}
+
+class Voice(TypedDict):
+    voice: str
+    language: str
+
+
+VOICE: Voice = {"voice": "Polly.Joanna-Neural", "language": "en-US"}
+Case = tuple[str, dict[str, str], list[tuple[str, str]]]  # a template, its values, what comes out
+
+
+def child(element: ET.Element, path: str) -> ET.Element:
+    found = element.find(path)
+    assert found is not None, f"no {path} in {ET.tostring(element, encoding='unicode')}"
+    return found
 
 
 def spoken(xml: str) -> list[tuple[str, str]]:
@@ -31,9 +45,9 @@ def test_text_variables_ssml_and_audio_keep_their_order() -> None:
     first, play, second = root
     assert first.attrib == {"voice": "Polly.Joanna-Neural", "language": "en-US"}
     assert "".join(first.itertext()) == "Hi Ann, you owe 12.50. "
-    assert first.find("say-as").attrib == {"interpret-as": "currency"}
+    assert child(first, "say-as").attrib == {"interpret-as": "currency"}
     assert play.text == "https://files.test/chime.mp3"
-    assert second.find("say-as").attrib == {"interpret-as": "telephone"}
+    assert child(second, "say-as").attrib == {"interpret-as": "telephone"}
     assert rendered.variables == ["name", "amount", "phone"]
 
 
@@ -50,14 +64,14 @@ def test_text_variables_ssml_and_audio_keep_their_order() -> None:
 )
 def test_every_ssml_type_maps_to_say_as(kind: str, interpret_as: str) -> None:
     xml = render(f"{{v}}~SSML~{kind}", {"v": "7"}, **VOICE).twiml
-    assert ET.fromstring(xml).find("Say/say-as").attrib["interpret-as"] == interpret_as
+    assert child(ET.fromstring(xml), "Say/say-as").attrib["interpret-as"] == interpret_as
 
 
 def test_rate_becomes_prosody_and_medium_adds_nothing() -> None:
     slow = ET.fromstring(render("Hello", {}, rate="slow", **VOICE).twiml)
     medium = ET.fromstring(render("Hello", {}, rate="medium", **VOICE).twiml)
-    assert slow.find("Say/prosody").attrib == {"rate": "slow"}
-    assert medium.find("Say/prosody") is None and medium.find("Say").text == "Hello"
+    assert child(slow, "Say/prosody").attrib == {"rate": "slow"}
+    assert medium.find("Say/prosody") is None and child(medium, "Say").text == "Hello"
 
 
 def test_markup_in_values_stays_text() -> None:
@@ -66,7 +80,7 @@ def test_markup_in_values_stays_text() -> None:
 
     root = ET.fromstring(xml)
     assert root.find("Dial") is None
-    assert root.find("Say").text == "Hello " + attack
+    assert child(root, "Say").text == "Hello " + attack
 
 
 def test_strict_mode_names_what_is_missing() -> None:
@@ -103,9 +117,11 @@ literal = st.text(max_size=30).filter(lambda text: "{" not in text)
 
 
 @st.composite
-def templates(draw: st.DrawFn) -> tuple[str, dict[str, str], list[tuple[str, str]]]:
+def templates(draw: st.DrawFn) -> Case:
     """A template, values for its variables, and what should come out: ("text"|"audio", content) in order."""
-    template, variables, expected = [], {}, []
+    template: list[str] = []
+    variables: dict[str, str] = {}
+    expected: list[tuple[str, str]] = []
     for _ in range(draw(st.integers(0, 8))):
         kind = draw(st.sampled_from(["text", "variable", "ssml", "audio"]))
         if kind == "text":
@@ -135,7 +151,7 @@ def _xml_text(text: str) -> str:
 
 @settings(max_examples=300, deadline=None)
 @given(templates())
-def test_any_template_renders_well_formed_xml_with_values_as_text_in_order(case) -> None:
+def test_any_template_renders_well_formed_xml_with_values_as_text_in_order(case: Case) -> None:
     template, variables, expected = case
     audio_urls = {name: url for kind, url in expected if kind == "audio" for name in [url.rsplit("/", 1)[1][:-4]]}
 
@@ -144,9 +160,10 @@ def test_any_template_renders_well_formed_xml_with_values_as_text_in_order(case)
     root = ET.fromstring(xml)  # well-formed, whatever the values held
     allowed = {"Say", "Play", "prosody", "say-as"}
     assert {element.tag for element in root.iter()} - {"Response"} <= allowed
-    produced = []
+    produced: list[tuple[str, str]] = []
     for element in root:
         if element.tag == "Play":
+            assert element.text is not None  # <Play> holds its URL
             produced.append(("audio", element.text))
         else:
             produced.append(("text", "".join(element.itertext())))

@@ -1,13 +1,15 @@
 import io
 import wave
 from pathlib import Path
+from typing import cast
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
-from django.db import connection
+from django.http import FileResponse
 from django_tenants.utils import tenant_context
 from rest_framework.test import APIClient
 
+from tenants.db import connection
 from testsupport.tenants import TenantSetup
 from voice.models import VoiceFile
 
@@ -27,7 +29,7 @@ def wav_bytes(seconds: float = 1.0, rate: int = 8000) -> bytes:
     return buffer.getvalue()
 
 
-def upload(client: APIClient, filename: str, content: bytes, **fields: str):
+def upload(client: APIClient, filename: str, content: bytes, **fields: str | list[str]):
     return client.post(URL, {"file": SimpleUploadedFile(filename, content), "name": filename.split(".")[0], **fields})
 
 
@@ -113,7 +115,9 @@ def test_files_are_stored_per_tenant_and_served_by_unguessable_url(
     assert body["url"].startswith("http://alpha.localhost:8000/voice-files/")
 
     served = APIClient(HTTP_HOST=alpha.host).get(f"/voice-files/{token}/")
-    assert served.status_code == 200 and b"".join(served.streaming_content) == content
+    # DRF's stubs type every test-client response as a DRF Response; this view answers with a FileResponse.
+    streamed = cast(FileResponse, served)
+    assert served.status_code == 200 and streamed.getvalue() == content  # getvalue(): the streamed bytes joined
     assert served["Content-Type"] == "audio/wav"
     assert APIClient(HTTP_HOST=beta.host).get(f"/voice-files/{token}/").status_code == 404
     assert APIClient(HTTP_HOST=alpha.host).get("/voice-files/guess/").status_code == 404

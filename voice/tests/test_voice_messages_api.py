@@ -3,9 +3,9 @@ import xml.etree.ElementTree as ET
 import pytest
 from django_tenants.utils import tenant_context
 
-from testsupport.tenants import TenantSetup
 from tenants.accounts.roles import Role
 from tenants.services import api_key_create
+from testsupport.tenants import TenantSetup
 from voice.models import VoiceMessage
 
 pytestmark = pytest.mark.django_db
@@ -140,6 +140,7 @@ def test_render_strict_and_lenient(alpha: TenantSetup) -> None:
     assert lenient.status_code == 200 and lenient.json()["missing_variables"] == ["amount"]
     assert full.status_code == 200
     say = ET.fromstring(full.json()["twiml"]).find("Say")
+    assert say is not None
     assert "".join(say.itertext()) == "Hi <b>, you owe 9.5."
     assert full.json()["variables"] == ["name", "amount"]
 

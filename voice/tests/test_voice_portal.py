@@ -3,9 +3,9 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django_tenants.utils import tenant_context
 from rest_framework.test import APIClient
 
-from testsupport.tenants import PASSWORD, TenantSetup
 from tenants.accounts.roles import Role
 from tenants.services import user_create
+from testsupport.tenants import PASSWORD, TenantSetup
 from voice.models import VoiceFile, VoiceMessage
 from voice.tests.test_voice_files import wav_bytes
 

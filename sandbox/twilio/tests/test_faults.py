@@ -185,6 +185,7 @@ def test_reset_forgets_everything_but_the_master() -> None:
         control = Control(sandbox.base_url)
         master = Client(sandbox.account_sid, sandbox.auth_token, http_client=SandboxHttpClient(sandbox.base_url))
         sub = master.api.accounts.create(friendly_name="doomed")
+        assert sub.sid is not None
         master.messages.create(to="+14155550100", from_=FROM, body="x")
         master.incoming_phone_numbers.create(phone_number="+14155550123")
         control.post("/sandbox/faults", {"delay_ms": 1})

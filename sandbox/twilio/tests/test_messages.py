@@ -208,7 +208,8 @@ def test_mms_and_segments(tenant: Tenant) -> None:
     media = tenant.client.messages.create(
         to="+14155550100", from_=FROM, media_url=["https://example.com/a.png", "https://example.com/b.png"]
     )
-    assert media.sid is not None and re.fullmatch(r"MM[0-9a-f]{32}", media.sid) and media.num_media == "2" and media.body == ""
+    assert media.sid is not None
+    assert re.fullmatch(r"MM[0-9a-f]{32}", media.sid) and media.num_media == "2" and media.body == ""
     long_text = tenant.client.messages.create(to="+14155550100", from_=FROM, body="a" * 161)
     assert long_text.num_segments == "2"
     unicode_text = tenant.client.messages.create(to="+14155550100", from_=FROM, body="✓" * 71)

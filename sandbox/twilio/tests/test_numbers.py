@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from typing import Protocol, cast
 
 import pytest
 import requests
@@ -12,11 +13,31 @@ from twilio.rest import Client
 from sandbox.twilio.tests.support import Control, Tenant
 
 
+class NumberResource(Protocol):
+    """What these tests read of a number, for sale or owned; twilio-python types every field as optional."""
+
+    @property
+    def phone_number(self) -> str | None: ...
+
+    @property
+    def capabilities(self) -> str | None: ...
+
+
+def phone_number(number: NumberResource) -> str:
+    assert number.phone_number is not None
+    return number.phone_number
+
+
+def capabilities(number: NumberResource) -> dict[str, bool]:
+    # twilio-python types capabilities as a string; the API sends (and the client keeps) a JSON object.
+    return cast("dict[str, bool]", number.capabilities)
+
+
 def test_search_local_numbers_by_area_code(tenant: Tenant) -> None:
     found = tenant.client.available_phone_numbers("US").local.list(area_code="415", limit=5)
     assert len(found) == 5
     for number in found:
-        assert re.fullmatch(r"\+1415[2-9]\d{6}", number.phone_number)
+        assert number.phone_number is not None and re.fullmatch(r"\+1415[2-9]\d{6}", number.phone_number)
         assert (
             number.friendly_name == f"({number.phone_number[2:5]}) {number.phone_number[5:8]}-{number.phone_number[8:]}"
         )
@@ -26,7 +47,7 @@ def test_search_local_numbers_by_area_code(tenant: Tenant) -> None:
             "San Francisco",
             "SAN FRANCISCO",
         )
-        assert number.capabilities["voice"] is True
+        assert capabilities(number)["voice"] is True
         assert number.latitude is not None and number.postal_code == "94103"
     assert len({n.phone_number for n in found}) == 5
     # Deterministic: the same search gives the same numbers.
@@ -36,17 +57,18 @@ def test_search_local_numbers_by_area_code(tenant: Tenant) -> None:
 
 def test_search_filters(tenant: Tenant) -> None:
     contains = tenant.client.available_phone_numbers("US").local.list(contains="5309", limit=10)
-    assert len(contains) == 10 and all("5309" in n.phone_number for n in contains)
+    assert len(contains) == 10 and all("5309" in phone_number(n) for n in contains)
     assert len({n.locality for n in contains}) > 1  # spread over several cities
     wildcard = tenant.client.available_phone_numbers("US").local.list(area_code="212", contains="55*1", limit=5)
-    assert wildcard and all(re.search(r"55\d1", n.phone_number[1:]) for n in wildcard)
+    assert wildcard and all(re.search(r"55\d1", phone_number(n)[1:]) for n in wildcard)
     letters = tenant.client.available_phone_numbers("US").local.list(contains="CALL", limit=3)
-    assert letters and all("2255" in n.phone_number for n in letters)
+    assert letters and all("2255" in phone_number(n) for n in letters)
 
     everything = tenant.client.available_phone_numbers("US").local.list(area_code="303", limit=40)
     sms = tenant.client.available_phone_numbers("US").local.list(area_code="303", sms_enabled=True, limit=40)
     voice_only = tenant.client.available_phone_numbers("US").local.list(area_code="303", sms_enabled=False, limit=40)
-    assert all(n.capabilities["sms"] for n in sms) and voice_only and not any(n.capabilities["sms"] for n in voice_only)
+    assert all(capabilities(n)["sms"] for n in sms)
+    assert voice_only and not any(capabilities(n)["sms"] for n in voice_only)
     assert {n.phone_number for n in everything} <= {n.phone_number for n in sms} | {n.phone_number for n in voice_only}
     assert tenant.client.available_phone_numbers("US").local.list(area_code="533") == []
 
@@ -54,14 +76,14 @@ def test_search_filters(tenant: Tenant) -> None:
 def test_search_other_kinds_and_countries(tenant: Tenant) -> None:
     toll_free = tenant.client.available_phone_numbers("US").toll_free.list(limit=7)
     assert len(toll_free) == 7 and all(
-        re.fullmatch(r"\+18(00|33|44|55|66|77|88)\d{7}", n.phone_number) for n in toll_free
+        re.fullmatch(r"\+18(00|33|44|55|66|77|88)\d{7}", phone_number(n)) for n in toll_free
     )
     assert all(n.locality is None and n.lata is None for n in toll_free)
     canada = tenant.client.available_phone_numbers("CA").local.list(area_code="604", limit=3)
-    assert [n.iso_country for n in canada] == ["CA"] * 3 and all(n.phone_number.startswith("+1604") for n in canada)
+    assert [n.iso_country for n in canada] == ["CA"] * 3 and all(phone_number(n).startswith("+1604") for n in canada)
     assert canada[0].region == "BC"
     mobile = tenant.client.available_phone_numbers("GB").mobile.list(limit=3)
-    assert len(mobile) == 3 and all(re.fullmatch(r"\+447\d{9}", n.phone_number) for n in mobile)
+    assert len(mobile) == 3 and all(re.fullmatch(r"\+447\d{9}", phone_number(n)) for n in mobile)
     # Twilio sells no "Mobile" numbers in the US: 404, as there.
     with pytest.raises(TwilioException, match="404"):
         tenant.client.available_phone_numbers("US").mobile.list(limit=1)
@@ -71,6 +93,7 @@ def test_search_other_kinds_and_countries(tenant: Tenant) -> None:
 
 def test_buy_configure_and_release(tenant: Tenant, master: Client) -> None:
     [candidate] = tenant.client.available_phone_numbers("US").local.list(area_code="512", limit=1)
+    assert candidate.phone_number is not None
     bought = tenant.client.incoming_phone_numbers.create(
         phone_number=candidate.phone_number,
         voice_url="https://example.com/voice",
@@ -79,7 +102,7 @@ def test_buy_configure_and_release(tenant: Tenant, master: Client) -> None:
         status_callback="https://example.com/status",
         friendly_name="Support line",
     )
-    assert re.fullmatch(r"PN[0-9a-f]{32}", bought.sid)
+    assert bought.sid is not None and re.fullmatch(r"PN[0-9a-f]{32}", bought.sid)
     assert (bought.phone_number, bought.friendly_name, bought.account_sid) == (
         candidate.phone_number,
         "Support line",
@@ -128,10 +151,11 @@ def test_buy_configure_and_release(tenant: Tenant, master: Client) -> None:
 
 def test_buy_by_area_code_and_magic_numbers(tenant: Tenant) -> None:
     number = tenant.client.incoming_phone_numbers.create(area_code="617")
-    assert number.phone_number.startswith("+1617") and number.friendly_name.startswith("(617)")
+    assert number.friendly_name is not None
+    assert phone_number(number).startswith("+1617") and number.friendly_name.startswith("(617)")
     [offer] = tenant.client.available_phone_numbers("US").toll_free.list(area_code="888", limit=1)
-    toll_free = tenant.client.incoming_phone_numbers.toll_free.create(phone_number=offer.phone_number)
-    assert toll_free.phone_number.startswith("+1888")
+    toll_free = tenant.client.incoming_phone_numbers.toll_free.create(phone_number=phone_number(offer))
+    assert toll_free.sid is not None and phone_number(toll_free).startswith("+1888")
     assert tenant.client.incoming_phone_numbers(toll_free.sid).fetch().type == "tollfree"
     with pytest.raises(TwilioRestException) as caught:  # a local number is not toll-free
         tenant.client.incoming_phone_numbers.toll_free.create(phone_number="+14155550123")
@@ -152,6 +176,7 @@ def test_buy_by_area_code_and_magic_numbers(tenant: Tenant) -> None:
 
 def test_master_moves_a_number_to_a_subaccount(tenant: Tenant, master: Client) -> None:
     number = master.incoming_phone_numbers.create(area_code="206")
+    assert number.sid is not None and master.account_sid is not None
     moved = master.incoming_phone_numbers(number.sid).update(account_sid=tenant.sid)
     assert moved.account_sid == tenant.sid
     assert [n.sid for n in tenant.client.incoming_phone_numbers.list()] == [number.sid]

@@ -30,6 +30,7 @@ def exercise_every_endpoint(
 ) -> None:
     """One of everything: each operation the sandbox serves, in success and in error."""
     sub = master.api.accounts.create(friendly_name="openapi")
+    assert sub.sid is not None
     client = make_client(sub.sid, sub.auth_token)
     master.api.accounts.list(page_size=2)
     master.api.accounts(sub.sid).fetch()
@@ -41,28 +42,32 @@ def exercise_every_endpoint(
     media = client.messages.create(to="+14155550101", from_=FROM, media_url=["https://example.com/cat.png"])
     client.messages.create(to="+15005553003", from_=FROM, body="undelivered")
     service = client.messages.create(to="+14155550102", messaging_service_sid="MG" + "b" * 32, body="accepted")
-    client.messages(message.sid).fetch()
+    message_sid, media_sid = message.sid, media.sid
+    assert message_sid is not None and media_sid is not None and service.sid is not None
+    client.messages(message_sid).fetch()
     client.messages(service.sid).fetch()
-    wait_until(lambda: client.messages(message.sid).fetch().status == "delivered")
+    wait_until(lambda: client.messages(message_sid).fetch().status == "delivered")
     client.messages.list(page_size=2)
     client.messages.list(to="+14155550100", date_sent_after="2020-01-01")
-    client.messages(media.sid).fetch()
-    wait_until(lambda: client.messages(media.sid).fetch().status == "delivered")
-    client.messages(media.sid).update(body="")
-    client.messages(media.sid).delete()
+    client.messages(media_sid).fetch()
+    wait_until(lambda: client.messages(media_sid).fetch().status == "delivered")
+    client.messages(media_sid).update(body="")
+    client.messages(media_sid).delete()
 
     call = client.calls.create(
         to="+14155550100", from_=FROM, url=receiver.unique("/twiml/ok"), status_callback=receiver.unique("/status/spec")
     )
     busy = client.calls.create(to="+15005550486", from_=FROM, twiml="<Response/>")
-    client.calls(call.sid).fetch()
+    call_sid, busy_sid = call.sid, busy.sid
+    assert call_sid is not None and busy_sid is not None
+    client.calls(call_sid).fetch()
     wait_until(
-        lambda: client.calls(call.sid).fetch().status == "completed" and client.calls(busy.sid).fetch().status == "busy"
+        lambda: client.calls(call_sid).fetch().status == "completed" and client.calls(busy_sid).fetch().status == "busy"
     )
-    client.calls(call.sid).update(status="completed")
+    client.calls(call_sid).update(status="completed")
     client.calls.list(page_size=1)
     client.calls.list(status="busy", start_time_after="2020-01-01")
-    client.calls(busy.sid).delete()
+    client.calls(busy_sid).delete()
 
     client.available_phone_numbers("US").local.list(area_code="415", limit=3)
     client.available_phone_numbers("US").toll_free.list(limit=2)
@@ -70,6 +75,7 @@ def exercise_every_endpoint(
     client.available_phone_numbers("CA").local.list(limit=2)
     number = client.incoming_phone_numbers.create(area_code="213", voice_url="https://example.com/voice")
     [offer] = client.available_phone_numbers("US").toll_free.list(limit=1)
+    assert number.sid is not None and offer.phone_number is not None
     client.incoming_phone_numbers.toll_free.create(phone_number=offer.phone_number)
     client.incoming_phone_numbers(number.sid).fetch()
     client.incoming_phone_numbers(number.sid).update(sms_url="https://example.com/sms")

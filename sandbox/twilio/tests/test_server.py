@@ -78,6 +78,7 @@ def test_concurrent_clients(sandbox: SandboxServer, tenant: Tenant) -> None:
                 sid = client.messages.create(
                     to=f"+1415555{worker:02d}{i:02d}", from_="+14155550199", body=f"{worker}/{i}"
                 ).sid
+                assert sid is not None
                 with lock:
                     sids.append(sid)
         except BaseException as exc:  # surfaced below: a thread's exception would otherwise vanish
