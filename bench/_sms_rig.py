@@ -326,7 +326,7 @@ class RigOptions:
     callbacks: str = "sink"  # sink | web
     web_workers: int = 2
     create: str = "service"  # service (sms_send) | bulk
-    queue: str = "group"  # group (scheduling.queue_group, as a campaign) | single (scheduling.queue_now, as sms_send)
+    queue: str = "group"  # group (tasks.queue_group, as a campaign) | single (tasks.queue_now, as sms_send)
     extra_settings: dict[str, Any] = field(
         default_factory=dict
     )  # settings the workers get on top of config/settings.py
@@ -359,8 +359,8 @@ def add_rig_arguments(parser: argparse.ArgumentParser, *, workers: int, concurre
         "--queue",
         default="group",
         choices=["group", "single"],
-        help="group: queue the messages as a campaign does, 50 to a task (scheduling.queue_group); "
-        "single: one task each, as a message sent through the API is (scheduling.queue_now)",
+        help="group: queue the messages as a campaign does, 50 to a task (tasks.queue_group); "
+        "single: one task each, as a message sent through the API is (tasks.queue_now)",
     )
     parser.add_argument("--keep-logs", action="store_true", help="keep the subprocess logs (path printed)")
     parser.add_argument(
@@ -537,7 +537,7 @@ class Rig:
         import redis
 
         from telephony.registry.models import TwilioAccount
-        from telephony.registry.services import twilio_subaccount_provision
+        from telephony.registry.provisioning import twilio_subaccount_provision
         from tenants.services import tenant_onboard
 
         result = tenant_onboard(name="SMS bench", slug=TENANT_SLUG, admin_email="bench@example.com")
@@ -558,7 +558,7 @@ class Rig:
         from telephony.gateway import TwilioGateway
         from telephony.models import SenderNumber
         from telephony.registry.models import TwilioAccount
-        from telephony.services import sender_number_verify
+        from telephony.verification import sender_number_verify
 
         with tenant_context(self.tenant):
             # As real senders are: the subaccount owns each number, and Twilio (the sandbox) confirms it. Not through
@@ -603,7 +603,7 @@ class Rig:
     def _messages(self) -> None:
         from django_tenants.utils import tenant_context
 
-        from telephony import scheduling
+        from telephony import tasks
         from telephony.models import Communication
         from telephony.services import sms_send
         from telephony.sms import sms_shape
@@ -629,8 +629,8 @@ class Rig:
             else:
                 # sms_send queues on commit; hold that back so the timed phase starts at the first enqueue.
                 held: list[int] = []
-                original = scheduling.queue_now
-                scheduling.queue_now = lambda *, communication_id: held.append(communication_id)
+                original = tasks.queue_now
+                tasks.queue_now = lambda *, communication_id: held.append(communication_id)
                 try:
                     for index in range(count):
                         sms_send(
@@ -642,7 +642,7 @@ class Rig:
                         if (index + 1) % 2000 == 0:
                             say(f"  created {index + 1}/{count} with sms_send ({time.perf_counter() - started:.1f} s)")
                 finally:
-                    scheduling.queue_now = original
+                    tasks.queue_now = original
                 self.ids = held
         if len(self.ids) != count:
             raise SystemExit(f"created {len(self.ids)} messages, expected {count}")
@@ -721,20 +721,20 @@ class Rig:
     # --- the timed phase -----------------------------------------------------------------------------
 
     def enqueue_all(self) -> float:
-        """Queues every message, in the tenant's schema, the way a campaign does (scheduling.queue_group) or, with
-        --queue single, the way sms_send does (scheduling.queue_now). Returns time.monotonic() of the first enqueue."""
+        """Queues every message, in the tenant's schema, the way a campaign does (tasks.queue_group) or, with
+        --queue single, the way sms_send does (tasks.queue_now). Returns time.monotonic() of the first enqueue."""
         from django_tenants.utils import tenant_context
 
-        from telephony import scheduling
+        from telephony import tasks
 
         with tenant_context(self.tenant):
             cpu = time.process_time()
             first = time.monotonic()
             if self.options.queue == "group":
-                scheduling.queue_group(communication_ids=self.ids)
+                tasks.queue_group(communication_ids=self.ids)
             else:
                 for communication_id in self.ids:
-                    scheduling.queue_now(communication_id=communication_id)
+                    tasks.queue_now(communication_id=communication_id)
         self.enqueued_at = time.monotonic()
         self.enqueue_cpu = time.process_time() - cpu
         return first

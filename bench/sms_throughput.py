@@ -8,7 +8,7 @@ long-code senders (the per-sender cap of 1 message/s is lifted by spreading over
 rate override), and creates the messages with sms_send (see bench/_sms_rig.py; setup is not timed). Then it
 starts `celery -A config worker` processes (default: 2 processes with the threads pool, 4 threads each: the
 fastest on 2 cores; production runs prefork), waits until they are ready, queues every message as a campaign
-does, 50 to a task (scheduling.queue_group; --queue single: one task each, as sms_send does) and measures from the first enqueue until the sandbox has received the last one:
+does, 50 to a task (tasks.queue_group; --queue single: one task each, as sms_send does) and measures from the first enqueue until the sandbox has received the last one:
 messages/s. Worker CPU per message is the user+system CPU of the worker processes (main processes and pool
 children) over the timed phase, divided by the number of messages. Duplicates (a message body marker seen
 twice at the sandbox) and losses (a marker never seen) are counted once every message has settled, and each

@@ -1,6 +1,5 @@
 from typing import Any
 
-from django.db import connection
 from django.db.models import QuerySet
 from django.shortcuts import get_object_or_404
 from django_filters.rest_framework import DjangoFilterBackend
@@ -12,7 +11,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from telephony import campaigns, selectors, services
+from telephony import campaigns, records, selectors, services
 from telephony.filters import ChannelCommunicationFilter, CommunicationFilter
 from telephony.idempotency import idempotent
 from telephony.models import Campaign, Communication, OptOut, PlatformError, SenderNumber
@@ -33,7 +32,9 @@ from telephony.serializers import (
     TwilioAccountSerializer,
 )
 from tenants.accounts.roles import Role
+from tenants.db import current_tenant
 from voice.models import VoiceMessage
+from voice.selectors import voice_message_sendable_list
 
 IDEMPOTENCY_PARAMETER = OpenApiParameter(
     "Idempotency-Key",
@@ -46,9 +47,9 @@ IDEMPOTENCY_PARAMETER = OpenApiParameter(
 def _voice_message(voice_message_id: int | None) -> VoiceMessage | None:
     if not voice_message_id:
         return None
-    message = VoiceMessage.objects.alive().filter(pk=voice_message_id).first()
+    message = voice_message_sendable_list().filter(pk=voice_message_id).first()
     if message is None:
-        raise exceptions.ValidationError({"voice_message_id": [f"No voice message with id {voice_message_id}."]})
+        raise exceptions.ValidationError({"voice_message_id": [f"No active voice message with id {voice_message_id}."]})
     return message
 
 
@@ -61,7 +62,7 @@ def _validated(serializer_class: type[serializers.Serializer], request: Request)
 def _send_arguments(data: dict[str, Any]) -> dict[str, Any]:
     """What an SMS and a call are sent with alike."""
     return {
-        "tenant": connection.tenant,
+        "tenant": current_tenant(),
         "to": data["to"],
         "from_": data.get("from_") or None,
         "voice_message": _voice_message(data.get("voice_message_id")),
@@ -167,7 +168,7 @@ class OptOutViewSet(
     def create(self, request: Request) -> Response:
         payload = OptOutAddSerializer(data=request.data)
         payload.is_valid(raise_exception=True)
-        opt_out = services.opt_out_add(phone_number=payload.validated_data["phone_number"], source=OptOut.Source.MANUAL)
+        opt_out = records.opt_out_add(phone_number=payload.validated_data["phone_number"], source=OptOut.Source.MANUAL)
         return Response(OptOutSerializer(opt_out).data, status=status.HTTP_201_CREATED)
 
     @extend_schema(
@@ -177,7 +178,7 @@ class OptOutViewSet(
         }
     )
     def destroy(self, request: Request, *args: Any, **kwargs: Any) -> Response:
-        services.opt_out_remove(opt_out=self.get_object())
+        records.opt_out_remove(opt_out=self.get_object())
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
@@ -209,7 +210,7 @@ class TwilioAccountView(APIView):
 
     @extend_schema(responses=TwilioAccountSerializer)
     def get(self, request: Request) -> Response:
-        account = get_object_or_404(TwilioAccount, tenant=connection.tenant)
+        account = get_object_or_404(TwilioAccount, tenant=current_tenant())
         return Response(TwilioAccountSerializer(account).data)
 
     @extend_schema(
@@ -221,13 +222,13 @@ class TwilioAccountView(APIView):
         payload = OwnCredentialsSerializer(data=request.data)
         payload.is_valid(raise_exception=True)
         account = registry_services.twilio_account_set_own_credentials(
-            tenant=connection.tenant, **payload.validated_data
+            tenant=current_tenant(), **payload.validated_data
         )
         return Response(TwilioAccountSerializer(account).data, status=status.HTTP_202_ACCEPTED)
 
     @extend_schema(request=None, responses={202: TwilioAccountSerializer}, summary="Use a subaccount of the platform")
     def delete(self, request: Request) -> Response:
-        account = registry_services.twilio_account_request_subaccount(tenant=connection.tenant)
+        account = registry_services.twilio_account_request_subaccount(tenant=current_tenant())
         return Response(TwilioAccountSerializer(account).data, status=status.HTTP_202_ACCEPTED)
 
 
@@ -252,7 +253,7 @@ class CampaignViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
             else campaigns.recipients_from_json(data["recipients"])
         )
         campaign = campaigns.campaign_create(
-            tenant=connection.tenant,
+            tenant=current_tenant(),
             name=data["name"],
             channel=data["channel"],
             recipients=recipients,

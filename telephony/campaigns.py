@@ -10,15 +10,16 @@ from datetime import datetime
 from typing import Any
 
 from django.core.files.uploadedfile import UploadedFile
-from django.db import connection, transaction
+from django.db import transaction
 from django.db.models import Count
 from django.utils import timezone
 
-from telephony import policies, scheduling
+from telephony import policies, scheduling, tasks
 from telephony.models import Campaign, Communication
 from telephony.services import sms_text, spoken_variables, twilio_account_usable
 from telephony.sms import sms_shape
 from telephony.statuses import NOT_YET_SENT, STAGES, Status
+from tenants.db import current_schema
 from tenants.models import Tenant
 from voice import templating
 from voice.models import VoiceMessage
@@ -187,11 +188,11 @@ def _communication_for(
 
 
 def _dispatch(communications: list[Communication], *, scheduled: bool) -> None:
-    schema = connection.schema_name
+    schema = current_schema()
 
     def send() -> None:
         if not scheduled:
-            scheduling.queue_group(schema=schema, communication_ids=[c.pk for c in communications])
+            tasks.queue_group(communication_ids=[c.pk for c in communications])
             return
         for communication in communications:
             scheduling.schedule(schema=schema, communication=communication)

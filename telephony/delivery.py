@@ -5,7 +5,7 @@ goes out. If a worker dies during the request, whoever picks the item up next fi
 dispatching; once the attempt's lease has run out it asks Twilio what that sender sent to that
 number since the attempt began, adopts a match, and only sends again when there is none. An item
 whose task was lost altogether (its worker killed while holding it, or Redis lost its data) is found by
-`requeue_stalled` and queued again.
+`claim_stalled` and queued again.
 """
 
 import logging
@@ -17,7 +17,7 @@ from datetime import datetime, timedelta
 
 import structlog
 from django.core.cache import caches
-from django.db import connection, transaction
+from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
 
@@ -32,9 +32,10 @@ from telephony.gateway import (
 )
 from telephony.models import Campaign, Communication, OptOut, SenderNumber
 from telephony.ratelimit import DEFAULT_RATES, take_slot
+from telephony.records import opt_out_add, platform_error_record
 from telephony.registry.models import TwilioAccount
-from telephony.services import opt_out_add, platform_error_record
 from telephony.statuses import Status, replaceable_by
+from tenants.db import connection, current_schema, current_tenant
 from tenants.hosts import tenant_base_url
 from voice.models import TwimlDocument
 from voice.services import twiml_document_create
@@ -94,7 +95,7 @@ def backoff_seconds(attempt: int) -> float:
 
 
 def _gateway() -> TwilioGateway:
-    account = TwilioAccount.objects.get(tenant=connection.tenant)
+    account = TwilioAccount.objects.get(tenant=current_tenant())
     return TwilioGateway(account_sid=account.account_sid, auth_token=account.auth_token)
 
 
@@ -123,7 +124,7 @@ def _rate(communication: Communication, sender: SenderNumber | None) -> float:
 
 
 def _base_url() -> str:
-    tenant = connection.tenant
+    tenant = current_tenant()
     return caches["process"].get_or_set(f"base-url:{tenant.pk}", lambda: tenant_base_url(tenant), PROCESS_CACHE_SECONDS)
 
 
@@ -178,7 +179,7 @@ def _begin_attempt(
     )
     if per_second is not None:
         bucket = _rate_bucket(communication, gateway.account_sid)
-        member = scheduling.member_of(schema=connection.schema_name, communication_id=communication.pk)
+        member = scheduling.member_of(schema=current_schema(), communication_id=communication.pk)
         # An unknown earlier attempt stays `dispatching`, so the next pick-up still reconciles first.
         wait = take_slot(bucket=bucket, per_second=per_second, member=member)
         if wait is None:
@@ -321,9 +322,6 @@ def _record_failure(communication_id: int, result: GatewayResult) -> Verdict:
 
 def deliver(*, communication_id: int, slot_bucket: str | None = None) -> Verdict:
     """One attempt at the item. `slot_bucket`: the task runs at a slot of that sender's, given to it."""
-    if slot_bucket is not None:
-        # Whatever becomes of this item, its sender's next slots are handed to the next in line.
-        scheduling.release_line(bucket=slot_bucket)
     communication = Communication.objects.filter(pk=communication_id).order_by().first()
     if communication is None:
         return DONE
@@ -380,8 +378,8 @@ def hang_up(*, communication_id: int) -> None:
             )
 
 
-def requeue_stalled(*, now: datetime) -> int:
-    """Queues again, in the current tenant's schema, the items whose task was lost: pending or dispatching,
+def claim_stalled(*, now: datetime) -> list[int]:
+    """The items of the current tenant whose task was lost, for the caller to queue again: pending or dispatching,
     untouched for STALLED_AFTER, and neither scheduled, retrying later, nor waiting in their sender's line
     in Redis. A task of theirs that does still exist somewhere finds the item claimed or done: delivery
     never sends twice."""
@@ -395,13 +393,12 @@ def requeue_stalled(*, now: datetime) -> int:
         .order_by("updated_at")
         .only("pk", "channel", "from_number")[:STALLED_BATCH]
     )
-    account = TwilioAccount.objects.filter(tenant=connection.tenant).first()
+    account = TwilioAccount.objects.filter(tenant=current_tenant()).first()
     if not candidates or account is None:
-        return 0
+        return []
     buckets = {communication.pk: _rate_bucket(communication, account.account_sid) for communication in candidates}
-    held = scheduling.waiting_in_redis(schema=connection.schema_name, buckets=buckets)
+    held = scheduling.waiting_in_redis(schema=current_schema(), buckets=buckets)
     stalled = [pk for pk in buckets if pk not in held]
-    # Touched, so that the next sweeps leave them to the task queued now.
+    # Touched, so that the next sweeps leave them to the task the caller queues now.
     Communication.objects.filter(pk__in=stalled).update(updated_at=now)
-    scheduling.queue_group(communication_ids=stalled)
-    return len(stalled)
+    return stalled

@@ -13,8 +13,10 @@ from django_tenants.utils import tenant_context
 from telephony.gateway import Outcome, TwilioGateway
 from telephony.models import SenderNumber
 from telephony.registry.models import TwilioAccount
-from telephony.registry.services import twilio_account_request_subaccount, twilio_subaccount_provision
-from telephony.services import sender_number_register, sender_number_verify
+from telephony.registry.provisioning import twilio_subaccount_provision
+from telephony.registry.services import twilio_account_request_subaccount
+from telephony.services import sender_number_register
+from telephony.verification import sender_number_verify
 from tenants.models import Tenant
 
 # bin/run and docker compose start the sandbox alongside seed_demo: how long it may take to answer.

@@ -1,4 +1,4 @@
-from typing import Any
+from typing import Any, cast
 
 from django import forms
 from django.core.exceptions import ValidationError
@@ -6,7 +6,7 @@ from django.core.exceptions import ValidationError
 from telephony.models import Communication, SenderNumber
 from telephony.phone_numbers import normalize_e164
 from telephony.sms import MAX_CALL_TEXT, MAX_SMS_BODY
-from voice.models import VoiceMessage
+from voice.selectors import voice_message_sendable_list
 
 
 class E164FormField(forms.CharField):
@@ -74,7 +74,7 @@ class SendForm(forms.Form):
         help_text="The SMS as written, or what the call says: a call's {placeholders} are filled from the variables.",
     )
     voice_message = forms.ModelChoiceField(
-        queryset=VoiceMessage.objects.filter(is_active=True), required=False, label="Or a voice message"
+        queryset=voice_message_sendable_list(), required=False, label="Or a voice message"
     )
     variables = VariablesField(required=False)
     send_at = forms.DateTimeField(
@@ -83,10 +83,13 @@ class SendForm(forms.Form):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["from_number"].choices = [("", "the default sender"), *verified_sender_choices()]
+        cast(forms.ChoiceField, self.fields["from_number"]).choices = [
+            ("", "the default sender"),
+            *verified_sender_choices(),
+        ]
 
     def clean(self) -> dict[str, Any]:
-        data = super().clean()
+        data = super().clean() or {}
         if data.get("body") and data.get("voice_message"):
             self.add_error("voice_message", "Give the text or a voice message, not both.")
         if data.get("channel") == Communication.Channel.SMS and len(data.get("body") or "") > MAX_SMS_BODY:
@@ -107,7 +110,7 @@ class CampaignForm(forms.Form):
         help_text="The SMS as written, or what the calls say: a call's {placeholders} come from the list's columns.",
     )
     voice_message = forms.ModelChoiceField(
-        queryset=VoiceMessage.objects.filter(is_active=True),
+        queryset=voice_message_sendable_list(),
         required=False,
         label="Or a voice message",
         help_text="Its {placeholders} come from the list's columns.",
@@ -126,10 +129,10 @@ class CampaignForm(forms.Form):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["senders"].choices = verified_sender_choices()
+        cast(forms.MultipleChoiceField, self.fields["senders"]).choices = verified_sender_choices()
 
     def clean(self) -> dict[str, Any]:
-        data = super().clean()
+        data = super().clean() or {}
         if bool(data.get("body")) == bool(data.get("voice_message")):
             self.add_error("body", "Give the text or a voice message (one of them).")
         return data

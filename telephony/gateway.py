@@ -85,6 +85,11 @@ class SentResource:
     status: str
     extra: dict[str, Any] = field(default_factory=dict)
 
+    @classmethod
+    def of(cls, resource: Any, **extra: Any) -> "SentResource":
+        """From a twilio-python instance, which types every field optional; Twilio always sends sid and status."""
+        return cls(sid=str(resource.sid), status=str(resource.status), extra=extra)
+
 
 def classify(error: Exception) -> GatewayResult:
     """Maps what twilio-python or the network raised to an outcome, keeping Twilio's code and message."""
@@ -180,9 +185,7 @@ class TwilioGateway:
             kwargs["status_callback"] = status_callback
         return self._call(
             lambda: self._client.messages.create(**kwargs),
-            lambda message: SentResource(
-                sid=message.sid, status=message.status, extra={"num_segments": message.num_segments}
-            ),
+            lambda message: SentResource.of(message, num_segments=message.num_segments),
         )
 
     def create_call(
@@ -201,9 +204,7 @@ class TwilioGateway:
             kwargs["status_callback_event"] = ["initiated", "ringing", "answered", "completed"]
         if machine_detection:
             kwargs["machine_detection"] = "Enable"
-        return self._call(
-            lambda: self._client.calls.create(**kwargs), lambda call: SentResource(sid=call.sid, status=call.status)
-        )
+        return self._call(lambda: self._client.calls.create(**kwargs), lambda call: SentResource.of(call))
 
     def messages_sent_since(self, *, to: str, from_: str, since: datetime) -> GatewayResult:
         """What Twilio has from this sender to this number since `since`: the ground truth for reconciling.
@@ -214,20 +215,14 @@ class TwilioGateway:
         return self._call(
             lambda: self._client.messages.list(to=to, from_=from_, limit=RECONCILE_PAGE),
             lambda messages: [
-                SentResource(sid=m.sid, status=m.status, extra={"body": m.body})
-                for m in messages
-                if m.date_created is None or m.date_created >= since
+                SentResource.of(m, body=m.body) for m in messages if m.date_created is None or m.date_created >= since
             ],
         )
 
     def calls_placed_since(self, *, to: str, from_: str, since: datetime) -> GatewayResult:
         return self._call(
             lambda: self._client.calls.list(to=to, from_=from_, limit=RECONCILE_PAGE),
-            lambda calls: [
-                SentResource(sid=c.sid, status=c.status)
-                for c in calls
-                if c.date_created is None or c.date_created >= since
-            ],
+            lambda calls: [SentResource.of(c) for c in calls if c.date_created is None or c.date_created >= since],
         )
 
     def owned_number(self, *, phone_number: str) -> GatewayResult:

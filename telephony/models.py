@@ -64,7 +64,7 @@ class Communication(models.Model):
         ordering = ["-occurred_at", "-id"]
         indexes = [
             models.Index(fields=["channel", "status"]),
-            models.Index(fields=["status", "updated_at"]),  # delivery.requeue_stalled
+            models.Index(fields=["status", "updated_at"]),  # delivery.claim_stalled
             models.Index(fields=["to_number"]),
             models.Index(fields=["from_number"]),
             models.Index(fields=["occurred_at"]),
@@ -101,7 +101,7 @@ class OptOut(models.Model):
 
 class SenderNumber(models.Model):
     """A number this tenant may send from: one it owns on Twilio, or a verified caller ID.
-    Usable once Twilio has confirmed it (telephony.services.sender_number_verify)."""
+    Usable once Twilio has confirmed it (telephony.verification)."""
 
     class Kind(models.TextChoices):
         LONG_CODE = "long_code", "Long code"

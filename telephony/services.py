@@ -1,25 +1,20 @@
 from collections.abc import Mapping, Sequence
 from datetime import datetime
-from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from django.db import IntegrityError, connection, transaction
+from django.db import transaction
 from django.utils import timezone
 
-from config.celery import app
-from telephony import policies, scheduling
-from telephony.gateway import Outcome, TwilioGateway
-from telephony.models import Communication, OptOut, PlatformError, SenderNumber
+from telephony import policies, scheduling, tasks
+from telephony.models import Communication, SenderNumber
 from telephony.phone_numbers import normalize_e164
 from telephony.registry.models import TwilioAccount
-from telephony.registry.services import TwilioUnavailable
 from telephony.sms import sms_shape
-from telephony.statuses import NOT_YET_SENT, Status, advances
+from telephony.statuses import NOT_YET_SENT, Status
+from tenants.db import current_schema
 from tenants.models import Tenant
 from voice import templating
 from voice.models import VoiceMessage
-
-VERIFY_SENDER_TASK = "telephony.tasks.verify_sender_number"
 
 
 class NotReady(policies.PolicyError):
@@ -38,9 +33,9 @@ def twilio_account_usable(tenant: Tenant) -> TwilioAccount:
 
 def _queue_or_schedule(communication: Communication) -> None:
     if communication.status == Status.SCHEDULED:
-        transaction.on_commit(lambda: scheduling.schedule(schema=connection.schema_name, communication=communication))
+        transaction.on_commit(lambda: scheduling.schedule(schema=current_schema(), communication=communication))
     else:
-        transaction.on_commit(lambda: scheduling.queue_now(communication_id=communication.pk))
+        transaction.on_commit(lambda: tasks.queue_now(communication_id=communication.pk))
 
 
 def sms_text(*, body: str | None, voice_message: VoiceMessage | None, variables: Mapping[str, Any]) -> str:
@@ -156,7 +151,7 @@ def communication_cancel(*, communication: Communication) -> Communication:
             locked.status = Status.CANCELED
             locked.save(update_fields=["status", "updated_at"])
         elif locked.is_call_with_twilio:
-            transaction.on_commit(lambda: scheduling.hang_up_now(communication_id=locked.pk))
+            transaction.on_commit(lambda: tasks.hang_up_now(communication_id=locked.pk))
         else:
             raise policies.PolicyError(
                 f"It is already {locked.get_status_display().lower()} and can no longer be canceled.",
@@ -164,81 +159,6 @@ def communication_cancel(*, communication: Communication) -> Communication:
                 status=409,
             )
     return locked
-
-
-def _decimal_or_none(value: str | None) -> Decimal | None:
-    try:
-        return Decimal(value) if value not in (None, "") else None
-    except InvalidOperation:
-        return None
-
-
-def status_callback_apply(*, communication: Communication, params: Mapping[str, str]) -> bool:
-    """Applies Twilio's status callback if it moves the status forward. Returns whether anything changed.
-
-    Duplicates and late arrivals (a `ringing` after `completed`) change nothing.
-    """
-    new_status = params.get("MessageStatus") or params.get("CallStatus") or ""
-    with transaction.atomic():
-        locked = Communication.objects.select_for_update().get(pk=communication.pk)
-        if locked.twilio_sid and params.get("MessageSid", params.get("CallSid")) not in (None, locked.twilio_sid):
-            return False
-        if not advances(locked.status, new_status):
-            return False
-        locked.status = new_status
-        locked.error_code = params.get("ErrorCode", "") or locked.error_code
-        if params.get("CallDuration"):
-            locked.duration_seconds = int(params["CallDuration"])
-        price = _decimal_or_none(params.get("Price"))
-        if price is not None:
-            locked.cost_amount = abs(price)
-        locked.save()
-    if new_status == Status.UNDELIVERED or new_status == Status.FAILED:
-        platform_error_record(
-            source="twilio status callback",
-            message=f"Twilio reported {new_status} for {locked.to_number}.",
-            twilio_code=params.get("ErrorCode", ""),
-            communication=locked,
-        )
-    return True
-
-
-def opt_out_add(*, phone_number: str, source: str) -> OptOut:
-    try:
-        with transaction.atomic():
-            return OptOut.objects.create(phone_number=phone_number, source=source)
-    except IntegrityError:
-        return OptOut.objects.get(phone_number=phone_number)
-
-
-def opt_out_remove(*, opt_out: OptOut) -> None:
-    """Only an opt-out added by hand is taken back by hand. Someone who replied STOP opts back in by texting
-    START, and Twilio itself keeps refusing a number it answered 21610 for until then."""
-    if opt_out.source != OptOut.Source.MANUAL:
-        raise policies.PolicyError(
-            f"{opt_out.phone_number} opted out themselves ({opt_out.get_source_display()}); "
-            "they opt back in by texting START to your number.",
-            code="opt-out-not-manual",
-            status=409,
-        )
-    opt_out.delete()
-
-
-def platform_error_record(
-    *,
-    source: str,
-    message: str,
-    twilio_code: str | int | None = "",
-    communication: Communication | None = None,
-    **context: Any,
-) -> PlatformError:
-    return PlatformError.objects.create(
-        source=source,
-        message=message,
-        twilio_code=str(twilio_code or ""),
-        communication=communication,
-        context=context,
-    )
 
 
 def sender_number_register(
@@ -252,9 +172,8 @@ def sender_number_register(
     messages_per_second overrides the rate Twilio gives its kind (a number with a raised limit).
 
     The sender is pending, and refused by the send policies, until a worker has checked with Twilio that the
-    tenant's account really has it (sender_number_verify). Registering a number again checks it again."""
+    tenant's account really has it (telephony.verification). Registering a number again checks it again."""
     number = normalize_e164(phone_number)
-    schema = connection.schema_name
     with transaction.atomic():
         if is_default:
             SenderNumber.objects.filter(is_default=True).exclude(phone_number=number).update(is_default=False)
@@ -270,10 +189,7 @@ def sender_number_register(
                 "verified_at": None,
             },
         )
-        # By name: the task module imports this one. The schema goes along as a header.
-        transaction.on_commit(
-            lambda: app.send_task(VERIFY_SENDER_TASK, kwargs={"sender_id": sender.pk}, headers={"_schema_name": schema})
-        )
+        transaction.on_commit(lambda: tasks.verify_sender_number.delay(sender_id=sender.pk))
     return sender
 
 
@@ -297,42 +213,3 @@ def sender_number_check_again(*, sender: SenderNumber) -> SenderNumber:
 def sender_number_remove(*, sender: SenderNumber) -> None:
     """Stops the number being offered as a sender. What was already queued from it still goes."""
     sender.delete()
-
-
-def sender_number_verify(*, sender_id: int) -> SenderNumber:
-    """Asks Twilio whether the tenant's Twilio account has the number: among its IncomingPhoneNumbers, or for a
-    verified caller ID among its OutgoingCallerIds. Found: verified; not found: rejected, with the reason.
-
-    Only a pending sender is checked. Raises TwilioUnavailable when Twilio cannot answer yet (or the tenant's
-    Twilio account is not ready); the sender stays pending and the task tries again.
-    """
-    sender = SenderNumber.objects.get(pk=sender_id)
-    if sender.status != SenderNumber.Status.PENDING:
-        return sender
-    # Written only if nobody registered the number again (maybe as another kind) while Twilio was asked.
-    still_pending = SenderNumber.objects.filter(pk=sender.pk, status=SenderNumber.Status.PENDING, kind=sender.kind)
-    account = TwilioAccount.objects.filter(tenant=connection.tenant).first()
-    if account is None or not account.is_usable:
-        state = account.get_status_display().lower() if account else "not set up"
-        detail = f"Waiting for this account's Twilio connection, which is {state}."
-        still_pending.update(status_detail=detail)
-        raise TwilioUnavailable(detail)
-    gateway = TwilioGateway(account_sid=account.account_sid, auth_token=account.auth_token)
-    if sender.kind == SenderNumber.Kind.VERIFIED_CALLER_ID:
-        result = gateway.verified_caller_id(phone_number=sender.phone_number)
-        missing = f"{sender.phone_number} is not a verified caller ID of Twilio account {account.account_sid}."
-    else:
-        result = gateway.owned_number(phone_number=sender.phone_number)
-        missing = f"{sender.phone_number} is not a phone number of Twilio account {account.account_sid}."
-    if result.outcome is Outcome.RETRYABLE:
-        still_pending.update(status_detail=f"Twilio could not be asked yet ({result.message}); trying again.")
-        raise TwilioUnavailable(result.message)
-    if result.ok and result.payload:
-        still_pending.update(
-            status=SenderNumber.Status.VERIFIED, twilio_sid=result.payload, verified_at=timezone.now(), status_detail=""
-        )
-    else:
-        detail = missing if result.ok else f"Twilio {result.twilio_code}: {result.message}"
-        still_pending.update(status=SenderNumber.Status.REJECTED, status_detail=detail)
-    sender.refresh_from_db()
-    return sender

@@ -28,7 +28,7 @@ class Status(models.TextChoices):
     CANCELED = "canceled", "Canceled"
 
 
-_RANK = {
+_RANK: dict[str, int] = {
     Status.SCHEDULED: 0,
     Status.PENDING: 0,
     Status.DISPATCHING: 1,
@@ -64,7 +64,7 @@ STAGES = {
     "failed": frozenset({Status.FAILED, Status.UNDELIVERED, Status.BUSY, Status.NO_ANSWER}),
     "canceled": frozenset({Status.CANCELED}),
 }
-STAGE_OF = {status: stage for stage, statuses in STAGES.items() for status in statuses}
+STAGE_OF: dict[str, str] = {status: stage for stage, statuses in STAGES.items() for status in statuses}
 
 
 def rank(status: str) -> int:

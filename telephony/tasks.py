@@ -1,35 +1,42 @@
-from collections.abc import Iterator
+"""The worker's tasks, and the only place that queues them: callers queue through the functions below.
 
-from celery import Task, shared_task
+Tasks are queued as objects, never by name; tenant-schemas-celery sends the current schema along, so a
+task runs in the schema that queued it. Items of other tenants (beat's work) are queued in their schema.
+"""
+
+from collections.abc import Iterator, Sequence
+
+from celery import shared_task
 from django.utils import timezone
-from django_tenants.utils import get_public_schema_name, tenant_context
+from django_tenants.utils import get_public_schema_name, schema_context, tenant_context
 
-from telephony import delivery, scheduling, services
+from telephony import delivery, ratelimit, scheduling, verification
 from telephony.models import SenderNumber
-from telephony.registry import services as registry_services
-from telephony.scheduling import MAX_WORKER_WAIT_SECONDS
+from telephony.registry.tasks import TWILIO_RETRIES
+from tenants.db import current_schema
 from tenants.models import Tenant
+
+# Items queued together (a campaign, a sweep, scheduled items coming due) go this many to a task: Celery's
+# cost per task and the read of the items and the account are paid once per group.
+GROUP_SIZE = 50
 
 
 @shared_task(acks_late=True)
 def deliver_communication(*, communication_id: int, slot_bucket: str | None = None) -> None:
-    """Runs in the tenant's schema. Retries are scheduled by the delivery rules, not by Celery's."""
+    """Runs in the tenant's schema. Retries are scheduled by the delivery rules, not by Celery's.
+    `slot_bucket`: the task runs at a slot of that sender's, given to it."""
+    if slot_bucket is not None:
+        # Whatever becomes of this item, its sender's next slots are handed to the next in line.
+        release_line(bucket=slot_bucket)
     _follow_up(communication_id, delivery.deliver(communication_id=communication_id, slot_bucket=slot_bucket))
 
 
 @shared_task(acks_late=True)
 def deliver_communications(*, communication_ids: list[int]) -> None:
-    """Runs in the tenant's schema: items queued together (see scheduling.queue_group)."""
+    """Runs in the tenant's schema: items queued together (see queue_group)."""
     not_reached = delivery.deliver_group(communication_ids=communication_ids, follow_up=_follow_up)
     if not_reached:
-        scheduling.queue_group(communication_ids=not_reached)
-
-
-def _follow_up(communication_id: int, verdict: delivery.Verdict) -> None:
-    if not verdict.done:
-        scheduling.queue_later(
-            communication_id=communication_id, in_seconds=verdict.retry_in, slot_bucket=verdict.slot_bucket
-        )
+        queue_group(communication_ids=not_reached)
 
 
 @shared_task(acks_late=True)
@@ -37,16 +44,61 @@ def hang_up_call(*, communication_id: int) -> None:
     delivery.hang_up(communication_id=communication_id)
 
 
+def queue_now(*, communication_id: int) -> None:
+    deliver_communication.delay(communication_id=communication_id)
+
+
+def queue_group(*, communication_ids: Sequence[int]) -> None:
+    """Queues many items of the current tenant, GROUP_SIZE to a task."""
+    for start in range(0, len(communication_ids), GROUP_SIZE):
+        deliver_communications.delay(communication_ids=list(communication_ids[start : start + GROUP_SIZE]))
+
+
+def queue_later(*, communication_id: int, in_seconds: float, slot_bucket: str | None = None) -> None:
+    """Queues the item's next attempt; a slot's attempt (slot_bucket) is always within the rate window.
+    Longer waits are held in Redis (see telephony.scheduling)."""
+    if slot_bucket is None and in_seconds > scheduling.MAX_WORKER_WAIT_SECONDS:
+        scheduling.hold_for_retry(schema=current_schema(), communication_id=communication_id, in_seconds=in_seconds)
+        return
+    deliver_communication.apply_async(
+        kwargs={"communication_id": communication_id, "slot_bucket": slot_bucket}, countdown=in_seconds or None
+    )
+
+
+def hang_up_now(*, communication_id: int) -> None:
+    hang_up_call.delay(communication_id=communication_id)
+
+
+def _follow_up(communication_id: int, verdict: delivery.Verdict) -> None:
+    if not verdict.done:
+        queue_later(communication_id=communication_id, in_seconds=verdict.retry_in, slot_bucket=verdict.slot_bucket)
+
+
+def release_line(*, bucket: str) -> int:
+    """Queues the head of a sender's line, each item in its tenant's schema, to run at the slot it was given."""
+    slots = ratelimit.pump(bucket=bucket)
+    for slot in slots:
+        schema, communication_id = scheduling.parse_member(slot.member)
+        with schema_context(schema):
+            queue_later(communication_id=communication_id, in_seconds=slot.in_seconds, slot_bucket=bucket)
+    return len(slots)
+
+
 @shared_task
 def release_scheduled_communications() -> int:
-    """Beat, every few seconds: queues scheduled calls and messages whose time has come."""
-    return scheduling.release_due(now=timezone.now())
+    """Beat, every few seconds: queues scheduled calls and messages whose time has come, and far-off retries."""
+    due = scheduling.take_due(now=timezone.now())
+    for schema, communication_ids in due.items():
+        with schema_context(schema):
+            queue_group(communication_ids=communication_ids)
+    return sum(map(len, due.values()))
 
 
 @shared_task
 def release_sender_lines() -> int:
-    """Beat, every second: hands waiting items their senders' slots (see telephony.ratelimit)."""
-    return scheduling.release_lines()
+    """Beat, every second, as a safety net (see telephony.ratelimit): each task that runs at its slot pumps its
+    own sender's line, so this only matters when such a task was lost with its worker."""
+    return sum(release_line(bucket=bucket) for bucket in ratelimit.buckets_with_lines())
 
 
 def _in_each_tenant() -> Iterator[Tenant]:
@@ -57,8 +109,19 @@ def _in_each_tenant() -> Iterator[Tenant]:
 
 @shared_task
 def requeue_stalled_communications() -> int:
-    """Beat, every minute: queues again, tenant by tenant, what lost its task (see delivery.requeue_stalled)."""
-    return sum(delivery.requeue_stalled(now=timezone.now()) for _ in _in_each_tenant())
+    """Beat, every minute: queues again, tenant by tenant, what lost its task (see delivery.claim_stalled)."""
+    queued = 0
+    for _ in _in_each_tenant():
+        stalled = delivery.claim_stalled(now=timezone.now())
+        queue_group(communication_ids=stalled)
+        queued += len(stalled)
+    return queued
+
+
+@shared_task(**TWILIO_RETRIES)
+def verify_sender_number(*, sender_id: int) -> None:
+    """Runs in the tenant's schema."""
+    verification.sender_number_verify(sender_id=sender_id)
 
 
 @shared_task
@@ -71,37 +134,3 @@ def verify_pending_senders() -> int:
             verify_sender_number.delay(sender_id=sender_id)
             queued += 1
     return queued
-
-
-@shared_task(
-    bind=True,
-    autoretry_for=(registry_services.TwilioUnavailable,),
-    retry_backoff=True,
-    retry_backoff_max=MAX_WORKER_WAIT_SECONDS,
-    max_retries=8,
-)
-def provision_twilio_account(self: Task, *, tenant_id: int) -> None:
-    registry_services.twilio_subaccount_provision(tenant_id=tenant_id)
-
-
-@shared_task(
-    bind=True,
-    autoretry_for=(registry_services.TwilioUnavailable,),
-    retry_backoff=True,
-    retry_backoff_max=MAX_WORKER_WAIT_SECONDS,
-    max_retries=8,
-)
-def verify_twilio_credentials(self: Task, *, tenant_id: int) -> None:
-    registry_services.twilio_credentials_verify(tenant_id=tenant_id)
-
-
-@shared_task(
-    bind=True,
-    autoretry_for=(registry_services.TwilioUnavailable,),
-    retry_backoff=True,
-    retry_backoff_max=MAX_WORKER_WAIT_SECONDS,
-    max_retries=8,
-)
-def verify_sender_number(self: Task, *, sender_id: int) -> None:
-    """Runs in the tenant's schema."""
-    services.sender_number_verify(sender_id=sender_id)

@@ -8,19 +8,19 @@ from typing import TypeVar
 
 from django.contrib import messages as flash
 from django.core.paginator import Paginator
-from django.db import connection
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, render
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
-from telephony import campaigns, selectors, services
+from telephony import campaigns, records, selectors, services
 from telephony.filters import CommunicationFilter
 from telephony.forms import CampaignForm, OptOutForm, SenderNumberForm, SendForm
 from telephony.models import Campaign, Communication, OptOut, PlatformError, SenderNumber
 from telephony.policies import PolicyError
 from telephony.statuses import STAGES, TERMINAL, Status
 from tenants.accounts.roles import Role
+from tenants.db import current_tenant
 from tenants.views import portal_access, portal_redirect
 from voice.templating import MissingValuesError
 
@@ -89,7 +89,7 @@ def communication_new(request: HttpRequest) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         common = {
-            "tenant": connection.tenant,
+            "tenant": current_tenant(),
             "to": data["to"],
             "from_": data["from_number"] or None,
             "voice_message": data["voice_message"],
@@ -201,7 +201,7 @@ def campaign_new(request: HttpRequest) -> HttpResponse:
         data = form.cleaned_data
         try:
             campaign = campaigns.campaign_create(
-                tenant=connection.tenant,
+                tenant=current_tenant(),
                 name=data["name"],
                 channel=data["channel"],
                 recipients=campaigns.recipients_from_upload(data["file"]),
@@ -316,7 +316,7 @@ def opt_out_list(request: HttpRequest) -> HttpResponse:
 def opt_out_add(request: HttpRequest) -> HttpResponse:
     form = OptOutForm(request.POST)
     if form.is_valid():
-        opt_out = services.opt_out_add(phone_number=form.cleaned_data["phone_number"], source=OptOut.Source.MANUAL)
+        opt_out = records.opt_out_add(phone_number=form.cleaned_data["phone_number"], source=OptOut.Source.MANUAL)
         flash.success(request, f"{opt_out.phone_number} gets no more SMS from this account.")
     else:
         flash.error(request, "Not added: " + " ".join(form.errors["phone_number"]))
@@ -329,7 +329,7 @@ def opt_out_remove(request: HttpRequest, opt_out_id: int) -> HttpResponse:
     opt_out = get_object_or_404(OptOut, pk=opt_out_id)
     _flash_outcome(
         request,
-        lambda: services.opt_out_remove(opt_out=opt_out),
+        lambda: records.opt_out_remove(opt_out=opt_out),
         lambda _: f"{opt_out.phone_number} can be sent SMS again.",
     )
     return portal_redirect(request, "opt-out-list")

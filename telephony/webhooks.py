@@ -2,14 +2,14 @@
 at once with valid TwiML, even when something inside fails."""
 
 import structlog
-from django.db import connection
 from django.http import HttpRequest, HttpResponse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
 from telephony.models import Communication
-from telephony.services import platform_error_record, status_callback_apply
+from telephony.records import platform_error_record, status_callback_apply
 from telephony.signatures import is_signed_by_twilio
+from tenants.db import current_tenant
 
 logger = structlog.get_logger(__name__)
 
@@ -25,7 +25,7 @@ def twiml_response(xml: str = EMPTY_TWIML, status: int = 200) -> HttpResponse:
 def status_callback(request: HttpRequest, token: str) -> HttpResponse:
     twilio_sid = request.POST.get("MessageSid") or request.POST.get("CallSid")
     structlog.contextvars.bind_contextvars(twilio_sid=twilio_sid)
-    if not is_signed_by_twilio(request, connection.tenant):
+    if not is_signed_by_twilio(request, current_tenant()):
         logger.warning("twilio_signature_rejected", path=request.path)
         return twiml_response(status=403)
     communication = Communication.objects.filter(public_token=token).first()

@@ -1,4 +1,3 @@
-from django.db import connection
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import mixins, status, viewsets
 from rest_framework.authentication import BasicAuthentication, SessionAuthentication
@@ -11,6 +10,7 @@ from rest_framework.views import APIView
 from tenants import selectors, services
 from tenants.accounts.models import User
 from tenants.accounts.roles import Role
+from tenants.db import current_tenant
 from tenants.models import ApiKey, Tenant
 from tenants.serializers import (
     ApiKeyCreatedSerializer,
@@ -28,7 +28,7 @@ from tenants.serializers import (
 class CurrentTenantView(APIView):
     @extend_schema(responses=TenantSerializer, summary="The tenant this host and key belong to")
     def get(self, request: Request) -> Response:
-        return Response(TenantSerializer(connection.tenant).data)
+        return Response(TenantSerializer(current_tenant()).data)
 
 
 # The keys are read through the tenant (selectors.api_key_list), which the schema generator has none of.
@@ -42,14 +42,14 @@ class ApiKeyViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.G
     write_role = Role.ADMIN
 
     def get_queryset(self):  # type: ignore[override]
-        return selectors.api_key_list(tenant=connection.tenant)
+        return selectors.api_key_list(tenant=current_tenant())
 
     @extend_schema(request=ApiKeyCreateSerializer, responses={201: ApiKeyCreatedSerializer})
     def create(self, request: Request) -> Response:
         payload = ApiKeyCreateSerializer(data=request.data)
         payload.is_valid(raise_exception=True)
         api_key, raw_key = services.api_key_create(
-            tenant=connection.tenant, created_by=str(request.user), **payload.validated_data
+            tenant=current_tenant(), created_by=str(request.user), **payload.validated_data
         )
         api_key.key = raw_key
         return Response(ApiKeyCreatedSerializer(api_key).data, status=status.HTTP_201_CREATED)
@@ -73,7 +73,7 @@ class UserViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gen
     def create(self, request: Request) -> Response:
         payload = UserInviteSerializer(data=request.data)
         payload.is_valid(raise_exception=True)
-        user = services.user_invite(tenant=connection.tenant, **payload.validated_data)
+        user = services.user_invite(tenant=current_tenant(), **payload.validated_data)
         return Response(UserSerializer(user).data, status=status.HTTP_201_CREATED)
 
     @extend_schema(request=UserSerializer, responses=UserSerializer)

@@ -3,13 +3,13 @@
 from dataclasses import dataclass
 
 import structlog
-from django.db import connection
 from django.http import HttpRequest
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from rest_framework import authentication, exceptions
 from rest_framework.request import Request
 
 from tenants.accounts.roles import Role
+from tenants.db import current_tenant
 from tenants.models import ApiKey
 from tenants.selectors import api_key_for_tenant
 from tenants.services import api_key_mark_used
@@ -63,7 +63,7 @@ def api_key_user_from(request: HttpRequest) -> ApiKeyUser | None:
     raw_key = raw_api_key_from(request)
     if raw_key is None:
         return None
-    api_key = api_key_for_tenant(tenant=connection.tenant, raw_key=raw_key)
+    api_key = api_key_for_tenant(tenant=current_tenant(), raw_key=raw_key)
     if api_key is None:
         # Only the visible prefix of what was sent: a key that is valid for another tenant stays secret.
         logger.warning("api_key_rejected", key_prefix=raw_key[:11] if raw_key.startswith("sb_") else None)

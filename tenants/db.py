@@ -22,3 +22,11 @@ def current_tenant() -> "Tenant":
     if tenant is None:
         raise RuntimeError("the database connection is not set to a tenant")
     return cast("Tenant", tenant)
+
+
+def current_schema() -> str:
+    """The schema the connection is set to ("public" outside any tenant)."""
+    schema = connection.schema_name
+    if schema is None:
+        raise RuntimeError("the database connection is not set to a schema")
+    return str(schema)

@@ -1,10 +1,10 @@
 from collections.abc import Callable
 
-from django.db import connection
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
 from config.rest import problem_response
+from tenants.db import connection
 
 # Liveness and readiness must answer for every host, suspended or not.
 ALWAYS_OPEN_PATHS = frozenset({"/healthz", "/readyz"})
@@ -17,7 +17,8 @@ class SuspendedTenantMiddleware:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
-        tenant = getattr(connection, "tenant", None)
+        tenant = connection.tenant
+        # set_schema() leaves a FakeTenant without is_suspended; only a real tenant row can be suspended
         if getattr(tenant, "is_suspended", False) and request.path not in ALWAYS_OPEN_PATHS:
             detail = f"The account '{tenant.slug}' is suspended. Contact support to reactivate it."
             if request.path.startswith("/api/"):

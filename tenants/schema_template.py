@@ -13,11 +13,12 @@ from functools import cache
 from django.apps import apps
 from django.conf import settings
 from django.core.management import call_command
-from django.db import connection, transaction
+from django.db import transaction
 from django.db.migrations.loader import MigrationLoader
 from django_tenants.clone import CloneSchema
 from django_tenants.utils import schema_exists
 
+from tenants.db import connection
 from tenants.models import PooledSchema
 
 # pg_advisory_xact_lock key: serialises template rebuilds against clones across processes.

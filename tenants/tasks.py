@@ -1,7 +1,7 @@
 from celery import shared_task
-from django.db import connection
 
 from tenants.accounts.models import User
+from tenants.db import connection, current_tenant
 from tenants.invitations import user_send_invitation
 from tenants.schema_template import refill_schema_pool
 
@@ -11,7 +11,7 @@ def send_invitation_email(*, user_id: int) -> None:
     """Runs in the inviting tenant's schema (tenant-schemas-celery carries it), where the user lives."""
     user = User.objects.filter(pk=user_id, is_active=True).first()
     if user is not None:
-        user_send_invitation(user=user, tenant=connection.tenant)
+        user_send_invitation(user=user, tenant=current_tenant())
 
 
 @shared_task

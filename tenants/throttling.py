@@ -6,8 +6,9 @@ from typing import TYPE_CHECKING
 
 import redis
 from django.conf import settings
-from django.db import connection
 from rest_framework.throttling import BaseThrottle
+
+from tenants.db import current_tenant
 
 if TYPE_CHECKING:  # importing these at run time is circular: DRF loads this module from its settings
     from rest_framework.request import Request
@@ -27,7 +28,7 @@ def rate_limit_key(schema_name: str, window: int) -> str:
 
 class TenantRateThrottle(BaseThrottle):
     def allow_request(self, request: "Request", view: "APIView") -> bool:
-        tenant = connection.tenant
+        tenant = current_tenant()
         limit = tenant.api_rate_limit_per_minute
         if limit == 0:
             return True  # 0 means unlimited

@@ -7,7 +7,6 @@ from typing import Any
 from django.contrib import messages
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import ValidationError
-from django.db import connection
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -18,6 +17,7 @@ from tenants import selectors, services
 from tenants.accounts.roles import Role
 from tenants.authentication import api_key_user_from
 from tenants.context_processors import portal_key_query
+from tenants.db import current_tenant
 from tenants.forms import ApiKeyForm, InviteForm
 
 View = Callable[..., HttpResponse]
@@ -53,7 +53,7 @@ def portal_access(role: Role = Role.VIEWER) -> Callable[[View], View]:
 
 @portal_access()
 def home(request: HttpRequest) -> HttpResponse:
-    tenant = connection.tenant
+    tenant = current_tenant()
     is_admin = request.user.has_role(Role.ADMIN)
     context = {
         "tenant": tenant,
@@ -74,7 +74,7 @@ def api_key_create(request: HttpRequest) -> HttpResponse:
     if form.is_valid():
         try:
             _, raw_key = services.api_key_create(
-                tenant=connection.tenant, created_by=str(request.user), **form.cleaned_data
+                tenant=current_tenant(), created_by=str(request.user), **form.cleaned_data
             )
         except ValidationError as exc:
             for error in exc.messages:
@@ -92,7 +92,7 @@ def api_key_create(request: HttpRequest) -> HttpResponse:
 @require_POST
 @portal_access(Role.ADMIN)
 def api_key_revoke(request: HttpRequest, key_id: int) -> HttpResponse:
-    api_key = get_object_or_404(selectors.api_key_list(tenant=connection.tenant), pk=key_id)
+    api_key = get_object_or_404(selectors.api_key_list(tenant=current_tenant()), pk=key_id)
     services.api_key_revoke(api_key=api_key)
     messages.success(request, f"API key {api_key.prefix}… revoked.")
     return portal_redirect(request, "portal-home")
@@ -104,7 +104,7 @@ def user_invite(request: HttpRequest) -> HttpResponse:
     form = InviteForm(request.POST)
     if form.is_valid():
         try:
-            user = services.user_invite(tenant=connection.tenant, **form.cleaned_data)
+            user = services.user_invite(tenant=current_tenant(), **form.cleaned_data)
         except ValidationError as exc:
             for error in exc.messages:
                 messages.error(request, error)

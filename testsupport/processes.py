@@ -19,9 +19,9 @@ from typing import Any
 import pytest
 import redis
 from django.conf import settings
-from django.db import connection
 
 from config.celery import app
+from tenants.db import connection
 from testsupport.wait import wait_until
 
 START_TIMEOUT = 60

@@ -15,11 +15,11 @@ import redis
 from django.conf import settings
 from django.core.cache import caches
 from django.core.management import call_command
-from django.db import connection
 from django.test.utils import setup_databases, teardown_databases
 from pytest_django.plugin import DjangoDbBlocker
 from rest_framework.test import APIClient
 
+from tenants.db import connection
 from tenants.models import Tenant
 from tenants.services import tenant_onboard
 

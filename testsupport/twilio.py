@@ -19,8 +19,9 @@ from sandbox.twilio import SandboxHttpClient, SandboxServer, Timing
 from telephony.gateway import TwilioGateway
 from telephony.models import SenderNumber
 from telephony.registry.models import TwilioAccount
-from telephony.registry.services import twilio_subaccount_provision
-from telephony.services import sender_number_register, sender_number_verify
+from telephony.registry.provisioning import twilio_subaccount_provision
+from telephony.services import sender_number_register
+from telephony.verification import sender_number_verify
 from testsupport.tenants import TenantSetup
 
 SENDER = "+14155550100"

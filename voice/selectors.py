@@ -21,6 +21,11 @@ def voice_message_list(
     return messages.order_by("name", "id")
 
 
+def voice_message_sendable_list() -> QuerySet[VoiceMessage]:
+    """What a send or a campaign may use, in the API and the portal alike: not deleted, and active."""
+    return voice_message_list(is_active=True)
+
+
 def voice_file_list(
     *, kind: str | None = None, tag: str | None = None, search: str | None = None
 ) -> QuerySet[VoiceFile]:

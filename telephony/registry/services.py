@@ -1,13 +1,8 @@
 from django.db import transaction
 
-from config.celery import app
-from telephony.gateway import Outcome, TwilioGateway
 from telephony.registry.models import TwilioAccount
+from telephony.registry.tasks import provision_twilio_account, verify_twilio_credentials
 from tenants.models import Tenant
-
-
-class TwilioUnavailable(Exception):
-    """Twilio could not be asked right now; the task retries later."""
 
 
 def twilio_account_request_subaccount(*, tenant: Tenant) -> TwilioAccount:
@@ -21,10 +16,7 @@ def twilio_account_request_subaccount(*, tenant: Tenant) -> TwilioAccount:
             "auth_token": "",
         },
     )
-    # By name: the task module imports this one.
-    transaction.on_commit(
-        lambda: app.send_task("telephony.tasks.provision_twilio_account", kwargs={"tenant_id": tenant.pk})
-    )
+    transaction.on_commit(lambda: provision_twilio_account.delay(tenant_id=tenant.pk))
     return account
 
 
@@ -40,42 +32,5 @@ def twilio_account_set_own_credentials(*, tenant: Tenant, account_sid: str, auth
             "status_detail": "",
         },
     )
-    transaction.on_commit(
-        lambda: app.send_task("telephony.tasks.verify_twilio_credentials", kwargs={"tenant_id": tenant.pk})
-    )
-    return account
-
-
-def twilio_subaccount_provision(*, tenant_id: int) -> TwilioAccount:
-    account = TwilioAccount.objects.select_related("tenant").get(tenant_id=tenant_id)
-    if account.kind != TwilioAccount.Kind.SUBACCOUNT or account.status != TwilioAccount.Status.PROVISIONING:
-        return account
-    result = TwilioGateway.platform().create_subaccount(friendly_name=f"Switchboard {account.tenant.slug}")
-    if result.outcome is Outcome.RETRYABLE:
-        raise TwilioUnavailable(result.message)
-    if result.ok:
-        account.account_sid, account.auth_token = result.payload
-        account.status, account.status_detail = TwilioAccount.Status.ACTIVE, ""
-    else:
-        account.status, account.status_detail = (
-            TwilioAccount.Status.INVALID,
-            f"Twilio {result.twilio_code}: {result.message}",
-        )
-    account.save()
-    return account
-
-
-def twilio_credentials_verify(*, tenant_id: int) -> TwilioAccount:
-    account = TwilioAccount.objects.get(tenant_id=tenant_id)
-    if account.status != TwilioAccount.Status.VERIFYING:
-        return account
-    result = TwilioGateway(account_sid=account.account_sid, auth_token=account.auth_token).verify_credentials()
-    if result.outcome is Outcome.RETRYABLE:
-        raise TwilioUnavailable(result.message)
-    if result.ok and result.payload == "active":
-        account.status, account.status_detail = TwilioAccount.Status.ACTIVE, ""
-    else:
-        detail = f"Twilio {result.twilio_code}: {result.message}" if not result.ok else f"Account is {result.payload}."
-        account.status, account.status_detail = TwilioAccount.Status.INVALID, detail
-    account.save()
+    transaction.on_commit(lambda: verify_twilio_credentials.delay(tenant_id=tenant.pk))
     return account

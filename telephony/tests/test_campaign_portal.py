@@ -2,13 +2,13 @@
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
-from django.db import connection
 from django_tenants.utils import tenant_context
 
 from telephony import campaigns
 from telephony.models import Campaign, Communication
 from telephony.registry.models import TwilioAccount
 from tenants.accounts.roles import Role
+from tenants.db import connection
 from tenants.services import user_create
 from testsupport.tenants import PASSWORD, TenantSetup
 from testsupport.twilio import sender_on_sandbox

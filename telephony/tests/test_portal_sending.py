@@ -7,7 +7,7 @@ from django.utils import timezone
 from django_tenants.utils import tenant_context
 
 from telephony.models import Communication, OptOut
-from telephony.services import platform_error_record
+from telephony.records import platform_error_record
 from telephony.statuses import Status
 from tenants.accounts.roles import Role
 from tenants.services import user_create

@@ -11,8 +11,9 @@ from django.conf import settings
 from django.utils import timezone
 from django_tenants.utils import tenant_context
 
-from telephony import scheduling
+from telephony import scheduling, tasks
 from telephony.ratelimit import WINDOW_SECONDS, buckets_with_lines, pump, take_slot, waiting_members
+from testsupport.queue import QueuedTask
 from testsupport.tenants import TenantSetup
 from testsupport.wait import wait_until
 
@@ -110,19 +111,37 @@ def test_a_drained_line_is_forgotten() -> None:
     assert bucket not in buckets_with_lines()
 
 
-def test_a_far_off_retry_waits_in_redis_not_in_a_worker(alpha: TenantSetup) -> None:
+def test_a_far_off_retry_waits_in_redis_not_in_a_worker(alpha: TenantSetup, queued_tasks: list[QueuedTask]) -> None:
     client = redis.Redis.from_url(settings.REDIS_URL)
     member = scheduling.member_of(schema=alpha.tenant.schema_name, communication_id=987654)
+    far_off = scheduling.MAX_WORKER_WAIT_SECONDS * 5
     with tenant_context(alpha.tenant):
-        scheduling.queue_later(communication_id=987654, in_seconds=scheduling.MAX_WORKER_WAIT_SECONDS * 5)
+        tasks.queue_later(communication_id=987654, in_seconds=far_off)
+    queued_at_once = list(queued_tasks)
 
     due = client.zscore(scheduling.RETRY_KEY, member)
-    released_early = scheduling.release_due(now=timezone.now())
+    released_early = tasks.release_scheduled_communications()
     still_there = client.zscore(scheduling.RETRY_KEY, member) is not None
-    released = scheduling.release_due(
-        now=timezone.now() + timedelta(seconds=scheduling.MAX_WORKER_WAIT_SECONDS * 5 + 1)
+    taken_when_due = scheduling.take_due(now=timezone.now() + timedelta(seconds=far_off + 1))
+
+    assert queued_at_once == [] and due == pytest.approx(time.time() + far_off, abs=5)
+    assert released_early == 0 and still_there
+    assert (
+        taken_when_due == {alpha.tenant.schema_name: [987654]} and client.zscore(scheduling.RETRY_KEY, member) is None
     )
 
-    assert due == pytest.approx(time.time() + scheduling.MAX_WORKER_WAIT_SECONDS * 5, abs=5)
-    assert released_early == 0 and still_there
-    assert released == 1 and client.zscore(scheduling.RETRY_KEY, member) is None
+
+def test_beat_queues_a_due_retry_in_its_tenants_schema(alpha: TenantSetup, queued_tasks: list[QueuedTask]) -> None:
+    scheduling.hold_for_retry(schema=alpha.tenant.schema_name, communication_id=987655, in_seconds=-1)
+
+    released = tasks.release_scheduled_communications()  # as beat runs it: in the public schema
+
+    assert released == 1
+    assert queued_tasks == [
+        QueuedTask(
+            "telephony.tasks.deliver_communications",
+            {"communication_ids": [987655]},
+            schema=alpha.tenant.schema_name,
+            countdown=None,
+        )
+    ]

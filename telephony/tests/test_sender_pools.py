@@ -4,13 +4,13 @@ import re
 from collections import Counter
 
 import pytest
-from django.db import connection
 from django_tenants.utils import tenant_context
 
 from telephony.campaigns import sender_for
 from telephony.models import Communication, SenderNumber
 from telephony.policies import MAX_SENDER_POOL
 from telephony.registry.models import TwilioAccount
+from tenants.db import connection
 from testsupport.tenants import TenantSetup
 from testsupport.twilio import sender_on_sandbox
 from voice.tests.test_voice_portal import signed_in

@@ -1,13 +1,13 @@
 """Sender numbers in the portal: admins register, check again and remove them; others only look."""
 
 import pytest
-from django.db import connection
 from django_tenants.utils import tenant_context
 
 from telephony.models import SenderNumber
 from telephony.registry.models import TwilioAccount
-from telephony.services import sender_number_verify
+from telephony.verification import sender_number_verify
 from tenants.accounts.roles import Role
+from tenants.db import connection
 from tenants.services import user_create
 from testsupport.tenants import PASSWORD, TenantSetup
 from testsupport.twilio import SENDER, buy_on_sandbox

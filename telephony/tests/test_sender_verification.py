@@ -7,14 +7,15 @@ import requests
 from django.conf import settings
 from django_tenants.utils import tenant_context
 
-from telephony import services
 from telephony.gateway import TwilioGateway
 from telephony.models import Communication, SenderNumber
 from telephony.registry.models import TwilioAccount
-from telephony.registry.services import TwilioUnavailable
+from telephony.registry.provisioning import TwilioUnavailable
 from telephony.scheduling import MAX_WORKER_WAIT_SECONDS
-from telephony.services import sender_number_register, sender_number_verify
+from telephony.services import sender_number_register
 from telephony.tasks import verify_sender_number
+from telephony.verification import sender_number_verify
+from testsupport.queue import QueuedTask
 from testsupport.tenants import TenantSetup
 from testsupport.twilio import SENDER, SandboxLog, connect_to_sandbox, release_number
 
@@ -51,25 +52,24 @@ def lookups(log: SandboxLog, resource: str) -> list[dict[str, Any]]:
 
 
 def test_registering_queues_the_check_which_verifies_a_number_the_account_owns(
-    alpha_on_twilio: TenantSetup, django_capture_on_commit_callbacks: Any, monkeypatch: pytest.MonkeyPatch
+    alpha_on_twilio: TenantSetup, django_capture_on_commit_callbacks: Any, queued_tasks: list[QueuedTask]
 ) -> None:
     sid = buy(alpha_on_twilio, NUMBER)
-    queued: list[tuple[str, dict[str, Any], dict[str, Any]]] = []
-    monkeypatch.setattr(services.app, "send_task", lambda name, kwargs, headers: queued.append((name, kwargs, headers)))
 
     with tenant_context(alpha_on_twilio.tenant):
         with django_capture_on_commit_callbacks(execute=True):
             sender = sender_number_register(phone_number=NUMBER)
         assert (sender.status, sender.twilio_sid, sender.verified_at) == ("pending", "", None)
-        assert queued == [
-            (
+        assert queued_tasks == [
+            QueuedTask(
                 "telephony.tasks.verify_sender_number",
                 {"sender_id": sender.pk},
-                {"_schema_name": alpha_on_twilio.tenant.schema_name},
+                schema=alpha_on_twilio.tenant.schema_name,
+                countdown=None,
             )
         ]
 
-        verify_sender_number.apply(kwargs=queued[0][1])  # what the worker runs
+        verify_sender_number.apply(kwargs=queued_tasks[0].kwargs)  # what the worker runs
         sender.refresh_from_db()
 
     assert (sender.status, sender.twilio_sid, sender.status_detail) == ("verified", sid, "")

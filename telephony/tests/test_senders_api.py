@@ -5,11 +5,11 @@ from typing import Any
 import pytest
 from django_tenants.utils import tenant_context
 
-from telephony import services
 from telephony.models import SenderNumber
-from telephony.services import sender_number_verify
+from telephony.verification import sender_number_verify
 from tenants.accounts.roles import Role
 from tenants.services import api_key_create
+from testsupport.queue import QueuedTask
 from testsupport.tenants import TenantSetup
 from testsupport.twilio import SENDER
 
@@ -19,16 +19,8 @@ URL = "/api/v1/senders/"
 CALLER_ID = "+14155550161"
 
 
-@pytest.fixture
-def queued_checks(monkeypatch: pytest.MonkeyPatch) -> list[dict[str, Any]]:
-    """The verification tasks registering queues (kept here instead of reaching the broker)."""
-    queued: list[dict[str, Any]] = []
-    monkeypatch.setattr(services.app, "send_task", lambda name, kwargs, headers: queued.append(kwargs))
-    return queued
-
-
 def test_registering_answers_pending_and_the_list_shows_the_verdict_once_checked(
-    alpha_on_twilio: TenantSetup, queued_checks: list[dict[str, Any]], django_capture_on_commit_callbacks: Any
+    alpha_on_twilio: TenantSetup, queued_tasks: list[QueuedTask], django_capture_on_commit_callbacks: Any
 ) -> None:
     client = alpha_on_twilio.client(alpha_on_twilio.admin_key)
     with django_capture_on_commit_callbacks(execute=True):
@@ -40,7 +32,9 @@ def test_registering_answers_pending_and_the_list_shows_the_verdict_once_checked
         "pending",
         "verified_caller_id",
     )
-    assert queued_checks == [{"sender_id": registered["id"]}]
+    assert [(task.name, task.kwargs) for task in queued_tasks] == [
+        ("telephony.tasks.verify_sender_number", {"sender_id": registered["id"]})
+    ]
 
     with tenant_context(alpha_on_twilio.tenant):
         sender_number_verify(sender_id=registered["id"])  # what the queued task does
@@ -72,9 +66,7 @@ def test_bad_input_gets_field_errors_and_records_nothing(alpha_on_twilio: Tenant
         assert list(SenderNumber.objects.values_list("phone_number", flat=True)) == [SENDER]
 
 
-def test_viewers_read_admins_register_and_remove(
-    alpha_on_twilio: TenantSetup, queued_checks: list[dict[str, Any]]
-) -> None:
+def test_viewers_read_admins_register_and_remove(alpha_on_twilio: TenantSetup, queued_tasks: list[QueuedTask]) -> None:
     _, viewer_key = api_key_create(tenant=alpha_on_twilio.tenant, name="viewer", role=Role.VIEWER)
     _, operator_key = api_key_create(tenant=alpha_on_twilio.tenant, name="operator", role=Role.OPERATOR)
     viewer, operator = alpha_on_twilio.client(viewer_key), alpha_on_twilio.client(operator_key)

@@ -9,15 +9,15 @@ import pytest
 import redis
 from celery.signals import before_task_publish
 from django.conf import settings
-from django.db import connection
 from django.utils import timezone
 from django_tenants.utils import tenant_context
 from pytest_django.plugin import DjangoDbBlocker
 
-from telephony import delivery, ratelimit, scheduling
+from telephony import delivery, ratelimit
 from telephony.models import Campaign, Communication, SenderNumber
 from telephony.registry.models import TwilioAccount
-from telephony.tasks import requeue_stalled_communications, verify_pending_senders
+from telephony.tasks import deliver_communications, requeue_stalled_communications, verify_pending_senders
+from tenants.db import connection
 from testsupport.processes import PlatformProcesses
 from testsupport.tenants import TenantSetup
 from testsupport.twilio import SENDER, SandboxLog, buy_on_sandbox, connect_to_sandbox, sender_on_sandbox
@@ -294,7 +294,7 @@ def test_a_campaign_is_queued_in_groups_and_each_message_sent_once(
     finally:
         before_task_publish.disconnect(record)
 
-    groups = [kwargs["communication_ids"] for task, kwargs in published if task == scheduling.DELIVER_GROUP_TASK]
+    groups = [kwargs["communication_ids"] for task, kwargs in published if task == deliver_communications.name]
     assert [len(group) for group in groups] == [50, 50, 20]
     assert (
         len({item["to"] for item in received})

@@ -3,11 +3,11 @@
 from pathlib import Path
 
 import pytest
-from django.db import connection
 from django_tenants.utils import tenant_context
 from pytest_django.plugin import DjangoDbBlocker
 
 from tenants.accounts.models import User
+from tenants.db import connection
 from testsupport.processes import PlatformProcesses
 from testsupport.tenants import TenantSetup
 from testsupport.wait import wait_until

@@ -2,8 +2,8 @@ import io
 
 import pytest
 from django.core.management import call_command
-from django.db import connection
 
+from tenants.db import connection
 from tenants.schema_template import schemas_with_pending_migrations
 from testsupport.tenants import TenantSetup
 

@@ -4,10 +4,10 @@ import json
 import pytest
 from django.core.exceptions import ValidationError
 from django.core.management import call_command
-from django.db import connection
 from django_tenants.utils import schema_context, schema_exists
 
 from tenants.accounts.models import User
+from tenants.db import connection
 from tenants.models import ApiKey, Domain, PooledSchema, Tenant
 from tenants.schema_template import ensure_template, pooled_schema_names, refill_schema_pool, template_schema_name
 from tenants.services import tenant_onboard

@@ -7,11 +7,11 @@ running `migrate` once per schema. Options that act on specific migrations or ta
 
 from typing import Any
 
-from django.db import connection
 from django_tenants.management.commands.migrate_schemas import MigrateSchemasCommand
 from django_tenants.migration_executors import get_executor
 from django_tenants.utils import get_public_schema_name, schema_exists
 
+from tenants.db import connection
 from tenants.models import Tenant
 from tenants.schema_template import pooled_schema_names, schemas_with_pending_migrations, template_schema_name
 

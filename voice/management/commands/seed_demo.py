@@ -3,7 +3,7 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from telephony.demo import DemoSetupError, demo_sender_seed
-from telephony.registry.services import TwilioUnavailable
+from telephony.registry.provisioning import TwilioUnavailable
 from tenants.commands import customer_tenant_or_error
 from voice.demo import demo_messages_seed
 
