@@ -31,6 +31,8 @@ class PageNumberPagination(pagination.PageNumberPagination):
 
     def get_paginated_response(self, data: list[Any]) -> Response:
         page = self.page
+        if page is None:
+            raise RuntimeError("get_paginated_response runs only after paginate_queryset")
         return Response(
             {
                 "results": data,

@@ -1,3 +1,4 @@
+from collections.abc import Callable
 from typing import Any
 
 from django.db.models import QuerySet
@@ -71,19 +72,16 @@ def _send_arguments(data: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-class FiltersOnListOnly:
+class FiltersOnListOnly(viewsets.GenericViewSet):
     """The log's filters narrow a list; one record (retrieve, cancel) is found by its id alone."""
 
     filter_backends = [DjangoFilterBackend]
-    action: str | None
 
-    def filter_queryset(self, queryset: QuerySet[Communication]) -> QuerySet[Communication]:
-        return super().filter_queryset(queryset) if self.action == "list" else queryset  # type: ignore[misc]
+    def filter_queryset(self, queryset: QuerySet[Any]) -> QuerySet[Any]:
+        return super().filter_queryset(queryset) if self.action == "list" else queryset
 
 
-class _CommunicationViewSet(
-    FiltersOnListOnly, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet
-):
+class _CommunicationViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, FiltersOnListOnly):
     serializer_class = CommunicationSerializer
     filterset_class = ChannelCommunicationFilter
     channel: str
@@ -135,9 +133,7 @@ class CallViewSet(_CommunicationViewSet):
         return Response(CommunicationSerializer(communication).data, status=status.HTTP_202_ACCEPTED)
 
 
-class CommunicationLogViewSet(
-    FiltersOnListOnly, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet
-):
+class CommunicationLogViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, FiltersOnListOnly):
     """Every call and SMS, both directions: the communication log."""
 
     serializer_class = CommunicationSerializer
@@ -152,7 +148,9 @@ class PlatformErrorViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
 
     serializer_class = PlatformErrorSerializer
     read_role = Role.ADMIN
-    queryset = PlatformError.objects.all()
+
+    def get_queryset(self) -> QuerySet[PlatformError]:
+        return selectors.platform_error_list()
 
 
 class OptOutViewSet(
@@ -162,7 +160,9 @@ class OptOutViewSet(
     added here. Only those added here can be removed here."""
 
     serializer_class = OptOutSerializer
-    queryset = OptOut.objects.order_by("-created_at", "-id")
+
+    def get_queryset(self) -> QuerySet[OptOut]:
+        return selectors.opt_out_list()
 
     @extend_schema(request=OptOutAddSerializer, responses={201: OptOutSerializer})
     def create(self, request: Request) -> Response:
@@ -190,8 +190,10 @@ class SenderNumberViewSet(
     it again."""
 
     serializer_class = SenderNumberSerializer
-    queryset = SenderNumber.objects.all()
     write_role = Role.ADMIN
+
+    def get_queryset(self) -> QuerySet[SenderNumber]:
+        return selectors.sender_number_list()
 
     @extend_schema(request=SenderNumberRegisterSerializer, responses={202: SenderNumberSerializer})
     def create(self, request: Request) -> Response:
@@ -236,8 +238,10 @@ class CampaignViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
     """Bulk sends with live progress; pause, resume or cancel while they run."""
 
     serializer_class = CampaignSerializer
-    queryset = Campaign.objects.all()
     parser_classes = [JSONParser, MultiPartParser, FormParser]
+
+    def get_queryset(self) -> QuerySet[Campaign]:
+        return selectors.campaign_list()
 
     @extend_schema(
         request=CampaignCreateSerializer, responses={202: CampaignSerializer}, parameters=[IDEMPOTENCY_PARAMETER]
@@ -265,9 +269,10 @@ class CampaignViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
         )
         return Response(CampaignSerializer(campaign).data, status=status.HTTP_202_ACCEPTED)
 
-    def _transition(self, change: Any) -> Response:
+    def _transition(self, change: Callable[..., Campaign]) -> Response:
         campaign = change(campaign=self.get_object())
-        return Response(CampaignSerializer(campaign).data)
+        # Read again: canceling changes the counts the annotations were made of.
+        return Response(CampaignSerializer(self.get_queryset().get(pk=campaign.pk)).data)
 
     @extend_schema(request=None, responses=CampaignSerializer)
     @action(detail=True, methods=["post"])

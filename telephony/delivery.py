@@ -38,6 +38,7 @@ from telephony.statuses import Status, replaceable_by
 from tenants.db import connection, current_schema, current_tenant
 from tenants.hosts import tenant_base_url
 from voice.models import TwimlDocument
+from voice.selectors import twiml_document_url
 from voice.services import twiml_document_create
 from voice.templating import render
 
@@ -125,7 +126,9 @@ def _rate(communication: Communication, sender: SenderNumber | None) -> float:
 
 def _base_url() -> str:
     tenant = current_tenant()
-    return caches["process"].get_or_set(f"base-url:{tenant.pk}", lambda: tenant_base_url(tenant), PROCESS_CACHE_SECONDS)
+    return str(
+        caches["process"].get_or_set(f"base-url:{tenant.pk}", lambda: tenant_base_url(tenant), PROCESS_CACHE_SECONDS)
+    )
 
 
 def _status_callback_url(communication: Communication) -> str:
@@ -146,8 +149,7 @@ def _twiml_url(communication: Communication) -> str:
             )
             document = TwimlDocument.objects.create(variables=communication.variables, xml=rendered.twiml)
         Communication.objects.filter(pk=communication.pk).update(twiml_document=document)
-    path = reverse("twiml-document", urlconf="config.urls_tenants", kwargs={"token": document.public_token})
-    return _base_url() + path
+    return twiml_document_url(document, base_url=_base_url())
 
 
 def _begin_attempt(
@@ -158,6 +160,8 @@ def _begin_attempt(
     joining the sender's line (nothing to do until the line's pump queues it with its slot)."""
     reconcile_since = None
     if communication.status == Status.DISPATCHING:
+        if communication.attempt_started_at is None:
+            raise RuntimeError(f"communication {communication.pk} is dispatching without an attempt_started_at")
         lease_ends = communication.attempt_started_at + ATTEMPT_LEASE
         if timezone.now() < lease_ends:
             return Verdict(retry_in=(lease_ends - timezone.now()).total_seconds())

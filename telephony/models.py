@@ -1,13 +1,8 @@
-import secrets
-
 from django.db import models
 from django.utils import timezone
 
 from telephony.statuses import ACTIVE_CALL, NOT_YET_SENT, Status
-
-
-def new_public_token() -> str:
-    return secrets.token_urlsafe(24)
+from voice.models import new_public_token
 
 
 class Communication(models.Model):

@@ -17,12 +17,12 @@ from dataclasses import dataclass
 from functools import cache
 
 import redis
-from django.conf import settings
 
+from config.redis_client import redis_client, text
 from telephony.models import SenderNumber
 
 # Messages per second Twilio allows each kind of sender.
-DEFAULT_RATES = {
+DEFAULT_RATES: dict[str, float] = {
     SenderNumber.Kind.LONG_CODE: 1.0,
     SenderNumber.Kind.VERIFIED_CALLER_ID: 1.0,
     SenderNumber.Kind.TOLL_FREE: 3.0,
@@ -97,18 +97,13 @@ class Slot:
 
 
 @cache
-def _redis() -> redis.Redis:
-    return redis.Redis.from_url(settings.REDIS_URL)
-
-
-@cache
 def _take_script() -> redis.commands.core.Script:
-    return _redis().register_script(_TAKE_SLOT)
+    return redis_client().register_script(_TAKE_SLOT)
 
 
 @cache
 def _pump_script() -> redis.commands.core.Script:
-    return _redis().register_script(_PUMP)
+    return redis_client().register_script(_PUMP)
 
 
 def _keys(bucket: str) -> list[str]:
@@ -131,14 +126,14 @@ def pump(*, bucket: str) -> list[Slot]:
     """Hands the head of the bucket's line the sender's free slots in the coming window."""
     handed = _pump_script()(keys=_keys(bucket), args=[round(WINDOW_SECONDS * 1000), PUMP_LIMIT, bucket])
     return [
-        Slot(member=member.decode(), in_seconds=int(ms) / 1000)
+        Slot(member=text(member), in_seconds=int(ms) / 1000)
         for member, ms in zip(handed[::2], handed[1::2], strict=True)
     ]
 
 
 def buckets_with_lines() -> list[str]:
-    return sorted(bucket.decode() for bucket in _redis().smembers(LINES_KEY))
+    return sorted(text(bucket) for bucket in redis_client().smembers(LINES_KEY))
 
 
 def waiting_members(*, bucket: str) -> list[str]:
-    return [member.decode() for member in _redis().zrange(line_key(bucket), 0, -1)]
+    return [text(member) for member in redis_client().zrange(line_key(bucket), 0, -1)]

@@ -9,13 +9,11 @@ killed worker back within minutes. Beat moves due items to the queue.
 
 from collections import defaultdict
 from datetime import datetime
-from functools import cache
 
-import redis
-from django.conf import settings
 from django.utils import timezone
 from django_tenants.utils import schema_context
 
+from config.redis_client import redis_client, text
 from telephony import ratelimit
 from telephony.models import Campaign, Communication
 from telephony.statuses import Status
@@ -23,11 +21,6 @@ from telephony.statuses import Status
 SCHEDULE_KEY = "switchboard:scheduled-communications"  # items with a send_at, still `scheduled`
 RETRY_KEY = "switchboard:retrying-communications"  # items whose next attempt is far off
 MAX_WORKER_WAIT_SECONDS = 60
-
-
-@cache
-def _redis() -> redis.Redis:
-    return redis.Redis.from_url(settings.REDIS_URL)
 
 
 def member_of(*, schema: str, communication_id: int) -> str:
@@ -43,22 +36,21 @@ def parse_member(member: str) -> tuple[str, int]:
 def hold_for_retry(*, schema: str, communication_id: int, in_seconds: float) -> None:
     """Keeps a far-off retry in Redis until beat queues it (see take_due)."""
     due = timezone.now().timestamp() + in_seconds
-    _redis().zadd(RETRY_KEY, {member_of(schema=schema, communication_id=communication_id): due})
+    redis_client().zadd(RETRY_KEY, {member_of(schema=schema, communication_id=communication_id): due})
 
 
 def schedule(*, schema: str, communication: Communication) -> None:
-    due: datetime = communication.send_at
-    _redis().zadd(SCHEDULE_KEY, {member_of(schema=schema, communication_id=communication.pk): due.timestamp()})
+    due = communication.send_at
+    if due is None:
+        raise ValueError(f"communication {communication.pk} has no send_at to be scheduled for")
+    redis_client().zadd(SCHEDULE_KEY, {member_of(schema=schema, communication_id=communication.pk): due.timestamp()})
 
 
 def _take_due(key: str, now: datetime, limit: int) -> list[tuple[str, int]]:
     """Removes and returns the due members; ZREM decides who takes one when several beats run."""
-    client = _redis()
-    return [
-        parse_member(member.decode())
-        for member in client.zrangebyscore(key, "-inf", now.timestamp(), start=0, num=limit)
-        if client.zrem(key, member)
-    ]
+    client = redis_client()
+    members = [text(member) for member in client.zrangebyscore(key, "-inf", now.timestamp(), start=0, num=limit)]
+    return [parse_member(member) for member in members if client.zrem(key, member)]
 
 
 def take_due(*, now: datetime, limit: int = 1000) -> dict[str, list[int]]:
@@ -81,7 +73,7 @@ def waiting_in_redis(*, schema: str, buckets: dict[int, str]) -> set[int]:
     """Which of these items (id -> its sender's bucket) Redis holds for later: scheduled, retrying, or in
     their sender's line."""
     communication_ids = list(buckets)
-    pipe = _redis().pipeline(transaction=False)
+    pipe = redis_client().pipeline(transaction=False)
     for communication_id in communication_ids:
         member = member_of(schema=schema, communication_id=communication_id)
         pipe.zscore(SCHEDULE_KEY, member)

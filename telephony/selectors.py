@@ -1,18 +1,50 @@
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 
-from django.db.models import Count, QuerySet
+from django.db.models import Count, Q, QuerySet
 from django.db.models.functions import TruncDate
 from django.utils import timezone
 
-from telephony.models import Communication
+from telephony.models import Campaign, Communication, OptOut, PlatformError, SenderNumber
 from telephony.statuses import STAGE_OF, STAGES
+
+# campaign_list's annotations: progress_queued, progress_sent, ..., progress_total
+PROGRESS_PREFIX = "progress_"
 
 
 def communication_list(*, channel: str | None = None) -> QuerySet[Communication]:
     """Newest first; narrowed further by telephony.filters.CommunicationFilter."""
     communications = Communication.objects.filter(channel=channel) if channel else Communication.objects.all()
     return communications.order_by("-occurred_at", "-id")
+
+
+def communication_detail_list() -> QuerySet[Communication]:
+    """One communication's page: with its campaign and voice message in the same query."""
+    return Communication.objects.select_related("campaign", "voice_message")
+
+
+def campaign_list() -> QuerySet[Campaign]:
+    """Newest first, each with its communications counted by stage in the same query: a page of campaigns
+    with their progress is one query (read by telephony.campaigns.campaign_progress)."""
+    per_stage = {
+        f"{PROGRESS_PREFIX}{stage}": Count("communications", filter=Q(communications__status__in=statuses))
+        for stage, statuses in STAGES.items()
+    }
+    return Campaign.objects.annotate(**per_stage, **{f"{PROGRESS_PREFIX}total": Count("communications")}).order_by(
+        "-created_at", "-id"
+    )
+
+
+def platform_error_list() -> QuerySet[PlatformError]:
+    return PlatformError.objects.select_related("communication").order_by("-occurred_at", "-id")
+
+
+def opt_out_list() -> QuerySet[OptOut]:
+    return OptOut.objects.order_by("-created_at", "-id")
+
+
+def sender_number_list() -> QuerySet[SenderNumber]:
+    return SenderNumber.objects.order_by("phone_number")
 
 
 @dataclass(frozen=True)

@@ -61,7 +61,7 @@ def queue_later(*, communication_id: int, in_seconds: float, slot_bucket: str | 
         scheduling.hold_for_retry(schema=current_schema(), communication_id=communication_id, in_seconds=in_seconds)
         return
     deliver_communication.apply_async(
-        kwargs={"communication_id": communication_id, "slot_bucket": slot_bucket}, countdown=in_seconds or None
+        kwargs={"communication_id": communication_id, "slot_bucket": slot_bucket}, countdown=in_seconds
     )
 
 
@@ -70,7 +70,7 @@ def hang_up_now(*, communication_id: int) -> None:
 
 
 def _follow_up(communication_id: int, verdict: delivery.Verdict) -> None:
-    if not verdict.done:
+    if verdict.retry_in is not None:
         queue_later(communication_id=communication_id, in_seconds=verdict.retry_in, slot_bucket=verdict.slot_bucket)
 
 

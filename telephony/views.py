@@ -16,12 +16,12 @@ from django.views.decorators.http import require_POST
 from telephony import campaigns, records, selectors, services
 from telephony.filters import CommunicationFilter
 from telephony.forms import CampaignForm, OptOutForm, SenderNumberForm, SendForm
-from telephony.models import Campaign, Communication, OptOut, PlatformError, SenderNumber
+from telephony.models import Campaign, Communication, OptOut, SenderNumber
 from telephony.policies import PolicyError
 from telephony.statuses import STAGES, TERMINAL, Status
 from tenants.accounts.roles import Role
 from tenants.db import current_tenant
-from tenants.views import portal_access, portal_redirect
+from tenants.views import form_errors_text, portal_access, portal_redirect, portal_user
 from voice.templating import MissingValuesError
 
 T = TypeVar("T")
@@ -69,7 +69,7 @@ def communication_log(request: HttpRequest) -> HttpResponse:
     context = {
         "page": page,
         "filter_form": log_filter.form,
-        "can_send": request.user.has_role(Role.OPERATOR),
+        "can_send": portal_user(request).has_role(Role.OPERATOR),
         "query": _query_without_page(request),
         "bars": bars,
         "chart_height": CHART_HEIGHT,
@@ -113,10 +113,8 @@ def communication_new(request: HttpRequest) -> HttpResponse:
 
 @portal_access()
 def communication_detail(request: HttpRequest, communication_id: int) -> HttpResponse:
-    communication = get_object_or_404(
-        Communication.objects.select_related("campaign", "voice_message"), pk=communication_id
-    )
-    is_admin = request.user.has_role(Role.ADMIN)
+    communication = get_object_or_404(selectors.communication_detail_list(), pk=communication_id)
+    is_admin = portal_user(request).has_role(Role.ADMIN)
     # While it is on its way the page refreshes itself, so each status shows as Twilio reports it; not for
     # something scheduled days ahead, nor for a message whose delivery receipt never came.
     on_its_way = communication.status not in TERMINAL and communication.status != Status.SCHEDULED
@@ -124,7 +122,7 @@ def communication_detail(request: HttpRequest, communication_id: int) -> HttpRes
     context = {
         "item": communication,
         "errors": communication.platformerror_set.all() if is_admin else [],
-        "can_cancel": request.user.has_role(Role.OPERATOR) and communication.is_cancelable,
+        "can_cancel": portal_user(request).has_role(Role.OPERATOR) and communication.is_cancelable,
         "refresh_seconds": 5 if on_its_way and recently_changed else None,
     }
     return render(request, "telephony/communication_detail.html", context)
@@ -144,9 +142,7 @@ def communication_cancel(request: HttpRequest, communication_id: int) -> HttpRes
 
 @portal_access(Role.ADMIN)
 def platform_error_list(request: HttpRequest) -> HttpResponse:
-    page = Paginator(PlatformError.objects.select_related("communication"), LOG_PAGE_SIZE).get_page(
-        request.GET.get("page")
-    )
+    page = Paginator(selectors.platform_error_list(), LOG_PAGE_SIZE).get_page(request.GET.get("page"))
     return render(request, "telephony/platform_error_list.html", {"page": page, "query": _query_without_page(request)})
 
 
@@ -178,8 +174,8 @@ def _with_progress(campaign: Campaign) -> dict:
 
 @portal_access()
 def campaign_list(request: HttpRequest) -> HttpResponse:
-    rows = [_with_progress(campaign) for campaign in Campaign.objects.order_by("-created_at")[:CAMPAIGNS_LISTED]]
-    context = {"rows": rows, "stages": STAGE_ORDER, "can_create": request.user.has_role(Role.OPERATOR)}
+    rows = [_with_progress(campaign) for campaign in selectors.campaign_list()[:CAMPAIGNS_LISTED]]
+    context = {"rows": rows, "stages": STAGE_ORDER, "can_create": portal_user(request).has_role(Role.OPERATOR)}
     return render(request, "telephony/campaign_list.html", context)
 
 
@@ -225,13 +221,13 @@ def campaign_new(request: HttpRequest) -> HttpResponse:
 
 @portal_access()
 def campaign_detail(request: HttpRequest, campaign_id: int) -> HttpResponse:
-    row = _with_progress(get_object_or_404(Campaign, pk=campaign_id))
+    row = _with_progress(get_object_or_404(selectors.campaign_list(), pk=campaign_id))
     context = {
         **row,
         "stages": STAGE_ORDER,
         "stage_counts": [(stage, row["progress"][stage]) for stage in STAGE_ORDER],
         "by_sender": _progress_by_sender(row["campaign"]) if len(row["campaign"].senders) > 1 else [],
-        "can_control": request.user.has_role(Role.OPERATOR),
+        "can_control": portal_user(request).has_role(Role.OPERATOR),
         # While it runs, the page refreshes itself so progress moves without a click.
         "refresh_seconds": 5 if row["status"] in (Campaign.Status.RUNNING, Campaign.Status.SCHEDULED) else None,
     }
@@ -257,10 +253,10 @@ def campaign_action(request: HttpRequest, campaign_id: int, action: str) -> Http
 
 @portal_access()
 def sender_list(request: HttpRequest) -> HttpResponse:
-    senders = list(SenderNumber.objects.all())
+    senders = list(selectors.sender_number_list())
     context = {
         "senders": senders,
-        "can_manage": request.user.has_role(Role.ADMIN),
+        "can_manage": portal_user(request).has_role(Role.ADMIN),
         # While Twilio is being asked, the page refreshes itself so the answer shows without a click.
         "refresh_seconds": 5 if any(sender.status == SenderNumber.Status.PENDING for sender in senders) else None,
     }
@@ -300,11 +296,11 @@ def sender_remove(request: HttpRequest, sender_id: int) -> HttpResponse:
 
 @portal_access()
 def opt_out_list(request: HttpRequest) -> HttpResponse:
-    page = Paginator(OptOut.objects.order_by("-created_at", "-id"), LOG_PAGE_SIZE).get_page(request.GET.get("page"))
+    page = Paginator(selectors.opt_out_list(), LOG_PAGE_SIZE).get_page(request.GET.get("page"))
     context = {
         "page": page,
         "query": _query_without_page(request),
-        "can_manage": request.user.has_role(Role.OPERATOR),
+        "can_manage": portal_user(request).has_role(Role.OPERATOR),
         "form": OptOutForm(),
         "manual": OptOut.Source.MANUAL,
     }
@@ -319,7 +315,7 @@ def opt_out_add(request: HttpRequest) -> HttpResponse:
         opt_out = records.opt_out_add(phone_number=form.cleaned_data["phone_number"], source=OptOut.Source.MANUAL)
         flash.success(request, f"{opt_out.phone_number} gets no more SMS from this account.")
     else:
-        flash.error(request, "Not added: " + " ".join(form.errors["phone_number"]))
+        flash.error(request, "Not added: " + form_errors_text(form))
     return portal_redirect(request, "opt-out-list")
 
 

@@ -1,3 +1,4 @@
+from django.db.models import QuerySet
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import mixins, status, viewsets
 from rest_framework.authentication import BasicAuthentication, SessionAuthentication
@@ -41,7 +42,7 @@ class ApiKeyViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.G
     read_role = Role.ADMIN
     write_role = Role.ADMIN
 
-    def get_queryset(self):  # type: ignore[override]
+    def get_queryset(self) -> QuerySet[ApiKey]:
         return selectors.api_key_list(tenant=current_tenant())
 
     @extend_schema(request=ApiKeyCreateSerializer, responses={201: ApiKeyCreatedSerializer})
@@ -51,8 +52,9 @@ class ApiKeyViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.G
         api_key, raw_key = services.api_key_create(
             tenant=current_tenant(), created_by=str(request.user), **payload.validated_data
         )
-        api_key.key = raw_key
-        return Response(ApiKeyCreatedSerializer(api_key).data, status=status.HTTP_201_CREATED)
+        return Response(
+            ApiKeyCreatedSerializer(api_key, context={"raw_key": raw_key}).data, status=status.HTTP_201_CREATED
+        )
 
     @extend_schema(responses={204: OpenApiResponse(description="Revoked; the key stops working at once.")})
     def destroy(self, request: Request, pk: str) -> Response:
@@ -66,7 +68,7 @@ class UserViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gen
     read_role = Role.ADMIN
     write_role = Role.ADMIN
 
-    def get_queryset(self):  # type: ignore[override]
+    def get_queryset(self) -> QuerySet[User]:
         return selectors.user_list()
 
     @extend_schema(request=UserInviteSerializer, responses={201: UserSerializer}, summary="Invite a user by email")

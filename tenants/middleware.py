@@ -19,7 +19,7 @@ class SuspendedTenantMiddleware:
     def __call__(self, request: HttpRequest) -> HttpResponse:
         tenant = connection.tenant
         # set_schema() leaves a FakeTenant without is_suspended; only a real tenant row can be suspended
-        if getattr(tenant, "is_suspended", False) and request.path not in ALWAYS_OPEN_PATHS:
+        if tenant is not None and getattr(tenant, "is_suspended", False) and request.path not in ALWAYS_OPEN_PATHS:
             detail = f"The account '{tenant.slug}' is suspended. Contact support to reactivate it."
             if request.path.startswith("/api/"):
                 return problem_response(403, detail, code="tenant-suspended")

@@ -82,11 +82,14 @@ class ApiKeyCreateSerializer(serializers.Serializer):
 
 
 class ApiKeyCreatedSerializer(ApiKeySerializer):
-    key = serializers.CharField(read_only=True, help_text="Shown once; only its hash is stored.")
+    key = serializers.SerializerMethodField(help_text="Shown once; only its hash is stored.")
 
     class Meta(ApiKeySerializer.Meta):
         fields = [*ApiKeySerializer.Meta.fields, "key"]
         read_only_fields = fields
+
+    def get_key(self, api_key: ApiKey) -> str:
+        return str(self.context["raw_key"])
 
 
 class UserSerializer(serializers.ModelSerializer):

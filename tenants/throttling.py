@@ -1,13 +1,11 @@
 """Per-tenant API rate limit: a fixed one-minute window counted in Redis, shared by every web process."""
 
 import time
-from functools import cache
 from typing import TYPE_CHECKING
 
-import redis
-from django.conf import settings
 from rest_framework.throttling import BaseThrottle
 
+from config.redis_client import redis_client
 from tenants.db import current_tenant
 
 if TYPE_CHECKING:  # importing these at run time is circular: DRF loads this module from its settings
@@ -15,11 +13,6 @@ if TYPE_CHECKING:  # importing these at run time is circular: DRF loads this mod
     from rest_framework.views import APIView
 
 WINDOW_SECONDS = 60
-
-
-@cache
-def _redis() -> redis.Redis:
-    return redis.Redis.from_url(settings.REDIS_URL)
 
 
 def rate_limit_key(schema_name: str, window: int) -> str:
@@ -35,7 +28,7 @@ class TenantRateThrottle(BaseThrottle):
         now = time.time()
         window = int(now // WINDOW_SECONDS)
         key = rate_limit_key(tenant.schema_name, window)
-        pipeline = _redis().pipeline()
+        pipeline = redis_client().pipeline()
         pipeline.incr(key)
         pipeline.expire(key, WINDOW_SECONDS * 2)
         count, _ = pipeline.execute()

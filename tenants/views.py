@@ -6,7 +6,8 @@ from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth.views import redirect_to_login
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.forms import Form
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -14,8 +15,9 @@ from django.views.decorators.http import require_POST
 from rest_framework.exceptions import AuthenticationFailed
 
 from tenants import selectors, services
+from tenants.accounts.models import User
 from tenants.accounts.roles import Role
-from tenants.authentication import api_key_user_from
+from tenants.authentication import ApiKeyUser, api_key_user_from
 from tenants.context_processors import portal_key_query
 from tenants.db import current_tenant
 from tenants.forms import ApiKeyForm, InviteForm
@@ -26,6 +28,19 @@ View = Callable[..., HttpResponse]
 def portal_redirect(request: HttpRequest, view_name: str, **kwargs: Any) -> HttpResponseRedirect:
     """Redirects within the portal, keeping ?apiKey= for pages embedded by the legacy client."""
     return redirect(reverse(view_name, kwargs=kwargs) + portal_key_query(request)["key_query"])
+
+
+def portal_user(request: HttpRequest) -> User | ApiKeyUser:
+    """Who portal_access let in: a signed-in user, or the bearer of an API key in the link."""
+    user = request.user
+    if isinstance(user, User | ApiKeyUser):
+        return user
+    raise PermissionDenied("the portal needs a signed-in user")
+
+
+def form_errors_text(form: Form) -> str:
+    """A form's errors as one line, for a flash message."""
+    return "; ".join(str(error) for errors in form.errors.values() for error in errors)
 
 
 def portal_access(role: Role = Role.VIEWER) -> Callable[[View], View]:
@@ -41,8 +56,8 @@ def portal_access(role: Role = Role.VIEWER) -> Callable[[View], View]:
                     key_user = None
                 if key_user is None:
                     return redirect_to_login(request.get_full_path())
-                request.user = key_user
-            if not request.user.has_role(role):
+                request.user = key_user  # type: ignore[assignment]  # the portal also lets an API key's bearer in
+            if not portal_user(request).has_role(role):
                 return render(request, "tenants/forbidden.html", {"role": role}, status=403)
             return view(request, *args, **kwargs)
 
@@ -54,7 +69,7 @@ def portal_access(role: Role = Role.VIEWER) -> Callable[[View], View]:
 @portal_access()
 def home(request: HttpRequest) -> HttpResponse:
     tenant = current_tenant()
-    is_admin = request.user.has_role(Role.ADMIN)
+    is_admin = portal_user(request).has_role(Role.ADMIN)
     context = {
         "tenant": tenant,
         "is_admin": is_admin,
@@ -83,9 +98,7 @@ def api_key_create(request: HttpRequest) -> HttpResponse:
             # Shown once, on the next page, then gone from the session.
             request.session["new_api_key"] = raw_key
     else:
-        messages.error(
-            request, "The API key was not created: " + "; ".join(e for errs in form.errors.values() for e in errs)
-        )
+        messages.error(request, "The API key was not created: " + form_errors_text(form))
     return portal_redirect(request, "portal-home")
 
 
@@ -111,7 +124,5 @@ def user_invite(request: HttpRequest) -> HttpResponse:
         else:
             messages.success(request, f"Invitation sent to {user.email}.")
     else:
-        messages.error(
-            request, "The invitation was not sent: " + "; ".join(e for errs in form.errors.values() for e in errs)
-        )
+        messages.error(request, "The invitation was not sent: " + form_errors_text(form))
     return portal_redirect(request, "portal-home")

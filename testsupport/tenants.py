@@ -53,7 +53,16 @@ def django_db_setup(
     """Always sets up the test database (pytest-django only does so when some collected test is marked
     django_db; the worker test is not, since it needs real commits) and the platform's public tenant."""
     with django_db_blocker.unblock():
-        databases = setup_databases(verbosity=0, interactive=False, keepdb=django_db_keepdb, aliases={"default"})
+        # As Django's DiscoverRunner.run_tests() passes them: each alias to set up, mapped to whether a test needs
+        # it serialized for serialized_rollback (none does here).
+        aliases = {"default": False}
+        databases = setup_databases(
+            verbosity=0,
+            interactive=False,
+            keepdb=django_db_keepdb,
+            aliases=aliases,
+            serialized_aliases={alias for alias, serialize in aliases.items() if serialize},
+        )
         assert connection.settings_dict["NAME"].startswith("test_"), "refusing to run tests on a real database"
         call_command("setup_platform", stdout=io.StringIO())
     yield

@@ -23,7 +23,6 @@ from voice.serializers import (
     VoiceMessageFilterSerializer,
     VoiceMessageSerializer,
 )
-from voice.views import twiml_document_url
 
 
 class UnprocessableEntity(exceptions.APIException):
@@ -137,7 +136,7 @@ class VoiceMessageViewSet(viewsets.ModelViewSet):
 
 
 def _document_data(document: TwimlDocument) -> dict[str, Any]:
-    return TwimlDocumentSerializer({**document.__dict__, "url": twiml_document_url(document)}).data
+    return TwimlDocumentSerializer({**document.__dict__, "url": selectors.twiml_document_url(document)}).data
 
 
 class VoiceFileViewSet(viewsets.ModelViewSet):

@@ -12,6 +12,7 @@ TEMPLATE_MAX_LENGTH = 10_000
 
 
 def new_public_token() -> str:
+    """The unguessable part of a URL Twilio fetches without signing in (TwiML, audio, status callbacks)."""
     return secrets.token_urlsafe(24)
 
 

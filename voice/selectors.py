@@ -5,7 +5,7 @@ from django.urls import reverse
 
 from tenants.db import current_tenant
 from tenants.hosts import tenant_base_url
-from voice.models import VoiceFile, VoiceMessage
+from voice.models import TwimlDocument, VoiceFile, VoiceMessage
 
 
 def voice_message_list(
@@ -45,6 +45,12 @@ def tenant_public_base_url() -> str:
 
 def voice_file_public_url(voice_file: VoiceFile, *, base_url: str | None = None) -> str:
     path = reverse("voice-file-public", kwargs={"token": voice_file.public_token})
+    return (base_url or tenant_public_base_url()) + path
+
+
+def twiml_document_url(document: TwimlDocument, *, base_url: str | None = None) -> str:
+    """Where Twilio fetches the document: on the tenant's host, also when a worker (public URLconf) asks."""
+    path = reverse("twiml-document", urlconf="config.urls_tenants", kwargs={"token": document.public_token})
     return (base_url or tenant_public_base_url()) + path
 
 

@@ -6,7 +6,6 @@ from django.contrib import messages as flash
 from django.core.exceptions import ValidationError
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse, HttpResponseForbidden, JsonResponse
 from django.shortcuts import get_object_or_404, render
-from django.urls import reverse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods, require_POST
 
@@ -28,10 +27,6 @@ SAMPLE_VALUES = {
     "date": "2026-12-01",
     "time": "14:30",
 }
-
-
-def twiml_document_url(document: TwimlDocument) -> str:
-    return selectors.tenant_public_base_url() + reverse("twiml-document", kwargs={"token": document.public_token})
 
 
 @csrf_exempt

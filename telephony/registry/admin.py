@@ -12,8 +12,7 @@ class TwilioAccountAdmin(admin.ModelAdmin):
     list_display = ["tenant", "kind", "status", "account_sid", "status_detail", "updated_at"]
     list_filter = ["kind", "status"]
     search_fields = ["tenant__slug", "tenant__name", "account_sid"]
-    fields = ["tenant", "kind", "status", "account_sid", "status_detail", "created_at", "updated_at"]
-    readonly_fields = fields
+    fields = readonly_fields = ("tenant", "kind", "status", "account_sid", "status_detail", "created_at", "updated_at")
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False

@@ -1,10 +1,12 @@
+from typing import Any
+
 from celery import shared_task
 
 from telephony.registry import provisioning
 from telephony.scheduling import MAX_WORKER_WAIT_SECONDS
 
 # Twilio may be unreachable for a while: each of these tries again, backing off, before it gives up.
-TWILIO_RETRIES = {
+TWILIO_RETRIES: dict[str, Any] = {
     "autoretry_for": (provisioning.TwilioUnavailable,),
     "retry_backoff": True,
     "retry_backoff_max": MAX_WORKER_WAIT_SECONDS,

@@ -65,7 +65,7 @@ def test_a_refused_campaign_is_explained_on_the_form(
 ) -> None:
     with tenant_context(alpha_on_twilio.tenant):
         reminder = VoiceMessage.objects.create(name="Reminder", template_text="Hi.")
-    form = {"name": "Refused", "channel": "sms", "body": "Hi", "file": upload()}
+    form: dict[str, object] = {"name": "Refused", "channel": "sms", "body": "Hi", "file": upload()}
     for key, value in change.items():
         if value == "missing":
             form.pop(key)

@@ -44,7 +44,8 @@ def test_message_is_handed_over_once_and_keeps_twilios_sid(
         message.refresh_from_db()
     received = sandbox_messages_to(sandbox_log, to)
     assert verdict.done and again.done
-    assert message.status in ("queued", "sending", "sent", "delivered") and message.twilio_sid.startswith("SM")
+    assert message.status in ("queued", "sending", "sent", "delivered")
+    assert message.twilio_sid is not None and message.twilio_sid.startswith("SM")
     assert [item["sid"] for item in received] == [message.twilio_sid]
     assert received[0]["body"] == "Your code is 1234"
     assert message.attempts == 1
@@ -75,7 +76,9 @@ def test_retryable_failures_back_off_then_give_up(
 
         message.refresh_from_db()
     assert [v.done for v in verdicts] == [False, False, True]
-    assert 0.9 <= verdicts[0].retry_in <= 2.0 and 1.9 <= verdicts[1].retry_in <= 4.0  # exponential, with jitter
+    first_wait, second_wait = verdicts[0].retry_in, verdicts[1].retry_in
+    assert first_wait is not None and second_wait is not None
+    assert 0.9 <= first_wait <= 2.0 and 1.9 <= second_wait <= 4.0  # exponential, with jitter
     assert message.status == "failed" and message.error_message.startswith("Gave up after 3 attempts")
 
 
@@ -138,7 +141,7 @@ def test_attempt_in_flight_elsewhere_is_left_alone(alpha_on_twilio: TenantSetup,
 
         verdict = delivery.deliver(communication_id=message.pk)
 
-    assert not verdict.done and verdict.retry_in > 0
+    assert not verdict.done and verdict.retry_in is not None and verdict.retry_in > 0
     assert sandbox_messages_to(sandbox_log, to) == []
 
 
@@ -161,11 +164,12 @@ def test_call_renders_its_twiml_document_and_is_placed(alpha_on_twilio: TenantSe
         delivery.deliver(communication_id=call.pk)
 
         call.refresh_from_db()
-        assert call.twilio_sid.startswith("CA")
-        assert "Hello Ann" in call.twiml_document.xml
+        document = call.twiml_document
+        assert call.twilio_sid is not None and call.twilio_sid.startswith("CA")
+        assert document is not None and "Hello Ann" in document.xml
         placed = [item for item in sandbox_log.items("calls") if item["to"] == to]
         assert [item["sid"] for item in placed] == [call.twilio_sid]
-        assert placed[0]["url"].endswith(f"/twiml/{call.twiml_document.public_token}/")
+        assert placed[0]["url"].endswith(f"/twiml/{document.public_token}/")
 
 
 def test_a_group_sends_each_item_once_and_skips_what_is_no_longer_pending(

@@ -1,3 +1,5 @@
+from datetime import timedelta
+
 import pytest
 from django.utils import timezone
 from django_tenants.utils import tenant_context
@@ -118,7 +120,7 @@ def test_idempotency_key_returns_the_first_answer_and_sends_nothing_new(alpha_on
 
 
 def test_scheduled_message_can_be_canceled_before_it_goes(alpha_on_twilio: TenantSetup) -> None:
-    later = (timezone.now() + timezone.timedelta(hours=2)).isoformat()
+    later = (timezone.now() + timedelta(hours=2)).isoformat()
     client = alpha_on_twilio.client(alpha_on_twilio.admin_key)
     created = send(alpha_on_twilio, send_at=later).json()
 

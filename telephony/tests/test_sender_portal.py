@@ -23,6 +23,12 @@ def sender(setup: TenantSetup, number: str) -> SenderNumber | None:
         return SenderNumber.objects.filter(phone_number=number).first()
 
 
+def registered_sender(setup: TenantSetup, number: str) -> SenderNumber:
+    found = sender(setup, number)
+    assert found is not None, f"{number} is not registered"
+    return found
+
+
 def test_an_admin_registers_a_number_and_sees_twilios_answer(alpha_on_twilio: TenantSetup) -> None:
     with tenant_context(alpha_on_twilio.tenant):
         buy_on_sandbox(TwilioAccount.objects.get(tenant=alpha_on_twilio.tenant), NUMBER)
@@ -35,14 +41,14 @@ def test_an_admin_registers_a_number_and_sees_twilios_answer(alpha_on_twilio: Te
     )
     pending_page = browser.get("/senders/").content.decode()
     with tenant_context(alpha_on_twilio.tenant):
-        sender_number_verify(sender_id=sender(alpha_on_twilio, NUMBER).pk)  # what the worker does next
+        sender_number_verify(sender_id=registered_sender(alpha_on_twilio, NUMBER).pk)  # what the worker does next
     verified_page = browser.get("/senders/").content.decode()
 
     assert form_page.status_code == 200 and 'name="phone_number"' in form_page.content.decode()
     assert registered.status_code == 302 and registered["Location"] == "/senders/"
-    assert sender(alpha_on_twilio, NUMBER).messages_per_second == 2.0
+    assert registered_sender(alpha_on_twilio, NUMBER).messages_per_second == 2.0
     assert "Being checked with Twilio" in pending_page and 'http-equiv="refresh"' in pending_page
-    assert sender(alpha_on_twilio, NUMBER).status == SenderNumber.Status.VERIFIED
+    assert registered_sender(alpha_on_twilio, NUMBER).status == SenderNumber.Status.VERIFIED
     assert 'http-equiv="refresh"' not in verified_page and "Verified with Twilio" in verified_page
 
 
@@ -70,14 +76,14 @@ def test_a_rejected_number_is_checked_again_and_a_number_removed(alpha_on_twilio
 
     assert ">Check again</button>" in browser.get("/senders/").content.decode()
     assert browser.post(f"/senders/{rejected.pk}/check/").status_code == 302
-    assert sender(alpha_on_twilio, NUMBER).status == SenderNumber.Status.PENDING
+    assert registered_sender(alpha_on_twilio, NUMBER).status == SenderNumber.Status.PENDING
     assert browser.post(f"/senders/{rejected.pk}/remove/").status_code == 302
     assert sender(alpha_on_twilio, NUMBER) is None
 
 
 def test_a_verified_number_is_not_checked_again(alpha_on_twilio: TenantSetup) -> None:
     """Checking it again would make it pending, and refuse its sends, until Twilio answered."""
-    default = sender(alpha_on_twilio, SENDER)
+    default = registered_sender(alpha_on_twilio, SENDER)
     browser = signed_in(alpha_on_twilio)
 
     page = browser.get("/senders/").content.decode()
@@ -85,7 +91,7 @@ def test_a_verified_number_is_not_checked_again(alpha_on_twilio: TenantSetup) ->
 
     assert ">Check again</button>" not in page
     assert "only a rejected number is checked again" in refused
-    assert sender(alpha_on_twilio, SENDER).status == SenderNumber.Status.VERIFIED
+    assert registered_sender(alpha_on_twilio, SENDER).status == SenderNumber.Status.VERIFIED
 
 
 def test_only_admins_manage_senders(alpha_on_twilio: TenantSetup) -> None:
@@ -104,10 +110,10 @@ def test_only_admins_manage_senders(alpha_on_twilio: TenantSetup) -> None:
 
 
 def test_another_tenants_sender_is_not_found(alpha_on_twilio: TenantSetup, beta: TenantSetup) -> None:
-    default = sender(alpha_on_twilio, SENDER)
+    default = registered_sender(alpha_on_twilio, SENDER)
     beta_browser = signed_in(beta)
 
     assert beta_browser.post(f"/senders/{default.pk}/remove/").status_code == 404
     assert beta_browser.post(f"/senders/{default.pk}/check/").status_code == 404
     assert SENDER not in beta_browser.get("/senders/").content.decode()
-    assert sender(alpha_on_twilio, SENDER).status == SenderNumber.Status.VERIFIED
+    assert registered_sender(alpha_on_twilio, SENDER).status == SenderNumber.Status.VERIFIED

@@ -103,7 +103,7 @@ def test_sms_goes_through_a_worker_and_its_callbacks_update_it(
         message_id = response.json()["id"]
 
         delivered = eventually(
-            lambda: (m := status_of(live_alpha, message_id)).status == "delivered" and m,
+            lambda: m if (m := status_of(live_alpha, message_id)).status == "delivered" else None,
             "the delivered callback",
             platform_processes,
         )
@@ -157,7 +157,7 @@ def test_call_fetches_its_signed_twiml_from_the_web_and_completes(
         call_id = response.json()["id"]
 
         completed = eventually(
-            lambda: (c := status_of(live_alpha, call_id)).status == "completed" and c,
+            lambda: c if (c := status_of(live_alpha, call_id)).status == "completed" else None,
             "the completed callback",
             platform_processes,
         )
@@ -200,11 +200,11 @@ def test_per_sender_rate_cap_holds_across_four_worker_processes(
                     times[item["from"]].append(item["received_monotonic"])
             return times
 
-        everything = eventually(
-            lambda: (t := arrivals()) and all(len(t[n]) == c for n, (_, _, c) in senders.items()) and t,
-            "all capped messages at the sandbox",
-            platform_processes,
-        )
+        def all_capped_arrived() -> dict[str, list[float]] | None:
+            times = arrivals()
+            return times if all(len(times[n]) == c for n, (_, _, c) in senders.items()) else None
+
+        everything = eventually(all_capped_arrived, "all capped messages at the sandbox", platform_processes)
 
     for number, (_, per_second, _) in senders.items():
         assert_paced(sorted(everything[number]), per_second)
@@ -248,9 +248,11 @@ def test_a_senders_backlog_waits_in_its_line_not_as_tasks(
             accepted += 1
             sample()
 
-        times = eventually(
-            lambda: (t := sample()) and len(t) >= count and t, "all lined messages at the sandbox", platform_processes
-        )
+        def all_lined_arrived() -> list[float] | None:
+            times = sample()
+            return times if len(times) >= count else None
+
+        times = eventually(all_lined_arrived, "all lined messages at the sandbox", platform_processes)
         time.sleep(1.0)
 
     assert len(lined_arrivals()) == count
@@ -362,7 +364,9 @@ def test_a_message_whose_task_was_lost_is_sent_once_after_the_sweep(
 
         first_sweep = requeue_stalled_communications()
         sent = eventually(
-            lambda: (m := status_of(live_alpha, lost.pk)).twilio_sid and m, "the orphan sent", platform_processes
+            lambda: m if (m := status_of(live_alpha, lost.pk)).twilio_sid else None,
+            "the orphan sent",
+            platform_processes,
         )
         second_sweep = requeue_stalled_communications()
         connection.set_schema_to_public()

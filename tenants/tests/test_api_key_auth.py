@@ -1,4 +1,4 @@
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import pytest
 from django.utils import timezone
@@ -12,8 +12,8 @@ from testsupport.tenants import TenantSetup
 pytestmark = pytest.mark.django_db
 
 
-def new_key(setup: TenantSetup, role: Role = Role.ADMIN, **kwargs: object) -> tuple[ApiKey, str]:
-    return api_key_create(tenant=setup.tenant, name=f"{role} key", role=role, **kwargs)
+def new_key(setup: TenantSetup, role: Role = Role.ADMIN, expires_at: datetime | None = None) -> tuple[ApiKey, str]:
+    return api_key_create(tenant=setup.tenant, name=f"{role} key", role=role, expires_at=expires_at)
 
 
 @pytest.mark.parametrize(

@@ -14,6 +14,12 @@ from testsupport.tenants import PASSWORD, TenantSetup
 pytestmark = pytest.mark.django_db
 
 
+def first_group(pattern: str, text: str) -> str:
+    match = re.search(pattern, text)
+    assert match is not None, f"{pattern!r} not in {text!r}"
+    return match.group(1)
+
+
 def signed_in(setup: TenantSetup, email: str | None = None) -> APIClient:
     browser = APIClient(HTTP_HOST=setup.host)
     response = browser.post("/accounts/login/", {"username": email or setup.admin_email, "password": PASSWORD})
@@ -38,7 +44,7 @@ def test_admin_creates_a_key_that_is_shown_once_then_revokes_it(alpha: TenantSet
 
     browser.post("/api-keys/", {"name": "Front desk", "role": "viewer"})
     first_view = browser.get("/").content.decode()
-    raw_key = re.search(r'<code class="secret">([^<]+)</code>', first_view).group(1)
+    raw_key = first_group(r'<code class="secret">([^<]+)</code>', first_view)
 
     assert alpha.client(raw_key).get("/api/v1/tenant/").status_code == 200
     assert raw_key not in browser.get("/").content.decode()
@@ -65,7 +71,7 @@ def test_admin_invites_a_user_who_sets_a_password_and_signs_in(
         invited = User.objects.get(email="new@alpha.test")
         assert (invited.role, invited.has_usable_password()) == ("operator", False)
     assert [message.to for message in mail.outbox] == [["new@alpha.test"]]
-    link = re.search(r"http://alpha\.localhost:8000(/accounts/set-password/\S+)", mail.outbox[0].body).group(1)
+    link = first_group(r"http://alpha\.localhost:8000(/accounts/set-password/\S+)", str(mail.outbox[0].body))
 
     browser = APIClient(HTTP_HOST=alpha.host)
     form = browser.get(link, follow=True)
