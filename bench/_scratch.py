@@ -58,9 +58,22 @@ class ScratchDatabase:
         with psycopg.connect(self.maintenance_url, autocommit=True) as conn:
             conn.execute(pgsql.SQL(sql).format(pgsql.Identifier(self.name)))
 
-    def create(self) -> None:
+    def create(self, template: str | None = None) -> None:
+        """(Re)creates the database empty, or as a copy of the database `template` (which must have no
+        connections open while it is copied)."""
         self._admin("DROP DATABASE IF EXISTS {} WITH (FORCE)")
-        self._admin("CREATE DATABASE {}")
+        if template is None:
+            self._admin("CREATE DATABASE {}")
+            return
+        import psycopg
+        from psycopg import sql as pgsql
+
+        with psycopg.connect(self.maintenance_url, autocommit=True) as conn:
+            conn.execute(
+                pgsql.SQL("CREATE DATABASE {} TEMPLATE {}").format(
+                    pgsql.Identifier(self.name), pgsql.Identifier(template)
+                )
+            )
 
     def drop(self) -> None:
         try:

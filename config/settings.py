@@ -50,6 +50,8 @@ TENANT_APPS = [
     "django.contrib.sessions",
     "tenants.accounts",
     "telephony",
+    "telephony.inbound",
+    "telephony.appointments",
     "voice",
 ]
 INSTALLED_APPS = SHARED_APPS + [app for app in TENANT_APPS if app not in SHARED_APPS]
@@ -65,7 +67,10 @@ TENANT_TEMPLATE_SCHEMA = env("TENANT_TEMPLATE_SCHEMA", default="tenant_template"
 TENANT_SCHEMA_POOL_SIZE = env.int("TENANT_SCHEMA_POOL_SIZE", default=5)
 
 MIDDLEWARE = [
-    "django_tenants.middleware.main.TenantMainMiddleware",
+    # Outermost: Twilio gets valid TwiML even when finding the tenant fails (PostgreSQL down).
+    "telephony.inbound.fallback.WebhookFallbackMiddleware",
+    # django-tenants' TenantMainMiddleware, with the host -> tenant lookup kept a few seconds per process.
+    "tenants.middleware.CachedTenantMainMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.middleware.csp.ContentSecurityPolicyMiddleware",
@@ -119,7 +124,13 @@ CACHES = {
         "KEY_FUNCTION": "django_tenants.cache.make_key",
     },
     # In the process's own memory, for values read very often that may be a few seconds stale.
-    "process": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "switchboard-process"},
+    # Room for a few entries per tenant (webhooks keep a tenant's host, token, number settings...): at the default
+    # of 300 entries, a few hundred tenants' traffic would keep pushing each other out.
+    "process": {
+        "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+        "LOCATION": "switchboard-process",
+        "OPTIONS": {"MAX_ENTRIES": 50_000},
+    },
 }
 
 AUTH_PASSWORD_VALIDATORS = [
@@ -201,6 +212,8 @@ SPECTACULAR_SETTINGS = {
     "ENUM_NAME_OVERRIDES": {
         "TwilioAccountKindEnum": "telephony.registry.models.TwilioAccount.Kind",
         "SenderKindEnum": "telephony.models.SenderNumber.Kind",
+        "RecordingStatusEnum": "telephony.inbound.models.Recording.Status",
+        "CallFlowKindEnum": "telephony.inbound.models.CallFlow.Kind",
     },
 }
 
@@ -229,6 +242,10 @@ CELERY_BEAT_SCHEDULE = {
     "requeue-stalled-communications": {"task": "telephony.tasks.requeue_stalled_communications", "schedule": 60.0},
     "verify-pending-senders": {"task": "telephony.tasks.verify_pending_senders", "schedule": 300.0},
     "refill-tenant-schema-pool": {"task": "tenants.tasks.refill_tenant_schema_pool", "schedule": 60.0},
+    "release-due-reminders": {"task": "telephony.appointments.tasks.release_due_reminders", "schedule": 30.0},
+    "fetch-prices": {"task": "telephony.tasks.fetch_prices", "schedule": 60.0},
+    "replay-spooled-webhooks": {"task": "telephony.inbound.tasks.replay_spooled_webhooks", "schedule": 30.0},
+    "delete-expired-recordings": {"task": "telephony.inbound.tasks.delete_expired_recordings", "schedule": 86400.0},
 }
 
 # Structured logs (config/logs.py): JSON lines in production, readable lines in development.
@@ -248,6 +265,8 @@ CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 # How tenant URLs are written in emails and command output (http://demo.localhost:8000).
 SITE_SCHEME = env("SITE_SCHEME", default="http")
 SITE_PORT = env("SITE_PORT", default="8000")
+# How workers reach the web servers (e.g. http://web:8000 in compose); empty: through the public URLs.
+WEB_INTERNAL_URL = env("WEB_INTERNAL_URL", default="")
 
 
 MEDIA_ROOT = str(BASE_DIR / env("MEDIA_ROOT", default="var/media"))  # relative to the project, or absolute

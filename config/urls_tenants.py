@@ -5,20 +5,34 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from config.health import healthz, readyz
 from telephony import urls as telephony_urls
+from telephony.appointments import urls as appointment_urls
+from telephony.inbound import urls as inbound_urls
 from tenants import urls as tenant_urls
 from voice import urls as voice_urls
 
 urlpatterns = [
     path("healthz", healthz, name="healthz"),
     path("readyz", readyz, name="readyz"),
-    path("api/v1/", include(tenant_urls.api_urlpatterns + voice_urls.api_urlpatterns + telephony_urls.api_urlpatterns)),
+    path(
+        "api/v1/",
+        include(
+            tenant_urls.api_urlpatterns
+            + voice_urls.api_urlpatterns
+            + telephony_urls.api_urlpatterns
+            + inbound_urls.api_urlpatterns
+            + appointment_urls.api_urlpatterns
+        ),
+    ),
     path("api/schema/", SpectacularAPIView.as_view(urlconf="config.urls_tenants"), name="api-schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
     *tenant_urls.portal_urlpatterns,
     *voice_urls.portal_urlpatterns,
     *telephony_urls.portal_urlpatterns,
+    *inbound_urls.portal_urlpatterns,
+    *appointment_urls.portal_urlpatterns,
     *voice_urls.public_urlpatterns,
     *telephony_urls.webhook_urlpatterns,
+    *inbound_urls.webhook_urlpatterns,
 ]
 
 handler404 = "config.rest.not_found"

@@ -3,6 +3,7 @@ from typing import Any
 
 from django.db.models import QuerySet
 from django.shortcuts import get_object_or_404
+from django.utils import timezone
 from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import exceptions, mixins, serializers, status, viewsets
@@ -23,6 +24,8 @@ from telephony.serializers import (
     CampaignCreateSerializer,
     CampaignSerializer,
     CommunicationSerializer,
+    DailyActivityQuerySerializer,
+    DayActivitySerializer,
     MessageCreateSerializer,
     OptOutAddSerializer,
     OptOutSerializer,
@@ -288,3 +291,14 @@ class CampaignViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
     @action(detail=True, methods=["post"])
     def cancel(self, request: Request, pk: str) -> Response:
         return self._transition(campaigns.campaign_cancel)
+
+
+class DailyActivityView(APIView):
+    """Calls and SMS per day (the account's days, in its time zone), by stage, with what they cost."""
+
+    @extend_schema(parameters=[DailyActivityQuerySerializer], responses=DayActivitySerializer(many=True))
+    def get(self, request: Request) -> Response:
+        query = DailyActivityQuerySerializer(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        days = selectors.daily_activity(days=query.validated_data["days"], until=timezone.localdate())
+        return Response(DayActivitySerializer(days, many=True).data)

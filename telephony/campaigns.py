@@ -20,6 +20,7 @@ from telephony.selectors import PROGRESS_PREFIX
 from telephony.services import sms_text, spoken_variables, twilio_account_usable
 from telephony.sms import sms_shape
 from telephony.statuses import NOT_YET_SENT, STAGES, Status
+from telephony.uploads import csv_text_of
 from tenants.db import current_schema
 from tenants.models import Tenant
 from voice import templating
@@ -27,7 +28,6 @@ from voice.models import VoiceMessage
 
 MAX_RECIPIENTS = 50_000
 # 50,000 rows with a few variables each fit well within this.
-MAX_CSV_BYTES = 10 * 1024 * 1024
 
 
 @dataclass(frozen=True)
@@ -39,14 +39,7 @@ class Recipient:
 
 def recipients_from_upload(upload: UploadedFile) -> list[Recipient]:
     """The recipients of an uploaded CSV (UTF-8, with or without a byte order mark)."""
-    if upload.size is not None and upload.size > MAX_CSV_BYTES:
-        raise policies.PolicyError(
-            f"The CSV is {upload.size / 1_048_576:.1f} MB; at most {MAX_CSV_BYTES // 1_048_576} MB.",
-            code="too-large",
-            status=400,
-            field="file",
-        )
-    return recipients_from_csv(upload.read().decode("utf-8-sig", errors="replace"))
+    return recipients_from_csv(csv_text_of(upload))
 
 
 def recipients_from_csv(content: str) -> list[Recipient]:

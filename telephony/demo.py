@@ -11,16 +11,20 @@ from django.conf import settings
 from django_tenants.utils import tenant_context
 
 from telephony.gateway import Outcome, TwilioGateway
+from telephony.inbound.models import CallFlow, NumberSettings
 from telephony.models import SenderNumber
 from telephony.registry.models import TwilioAccount
 from telephony.registry.provisioning import twilio_subaccount_provision
 from telephony.registry.services import twilio_account_request_subaccount
 from telephony.services import sender_number_register
 from telephony.verification import sender_number_verify
+from tenants.hosts import tenant_base_url
 from tenants.models import Tenant
 
 # bin/run and docker compose start the sandbox alongside seed_demo: how long it may take to answer.
 SANDBOX_WAIT_SECONDS = 30
+# Where the demo's front desk forwards calls (`sandbox_call --digits 2 --dial no-answer` ends in voicemail).
+DEMO_DESK = "+14155550150"
 
 
 class DemoSetupError(Exception):
@@ -80,3 +84,45 @@ def _subaccount_in_sandbox(tenant: Tenant) -> TwilioAccount:
             f"The demo's Twilio subaccount is {account.get_status_display().lower()}: {account.status_detail}"
         )
     return account
+
+
+def demo_inbound_seed(*, tenant: Tenant, sender: SenderNumber) -> str:
+    """What the demo's number does when called or texted: a menu (1: opening hours, 2: the front desk, then
+    voicemail when nobody answers) and an auto-reply; with the sandbox, Twilio's webhooks point at the
+    tenant's host, so `manage.py sandbox_call` rings it. Seeding again keeps flows that are there."""
+    with tenant_context(tenant):
+        if not CallFlow.objects.filter(name="Demo menu").exists():
+            voicemail = _flow(name="Demo voicemail", kind="voicemail", text="Please leave a message after the tone.")
+            hours = _flow(name="Demo opening hours", kind="message", text="We are open Monday to Friday, nine to five.")
+            desk = _flow(name="Demo front desk", kind="forward", forward_to=DEMO_DESK, next_flow=voicemail)
+            menu = _flow(
+                name="Demo menu",
+                kind="menu",
+                text="Good {time_of_day}, thank you for calling Demo Clinic. Press 1 for our opening hours, "
+                "or 2 for the front desk.",
+                options={"1": hours.pk, "2": desk.pk},
+                next_flow=voicemail,
+            )
+            NumberSettings.objects.update_or_create(
+                phone_number=sender.phone_number,
+                defaults={"call_flow": menu, "auto_reply": "Thanks for your message! We reply within a working day."},
+            )
+        if settings.TWILIO_MODE == "sandbox" and sender.twilio_sid:
+            base = tenant_base_url(tenant)
+            account = TwilioAccount.objects.get(tenant=tenant)
+            configured = TwilioGateway(account_sid=account.account_sid, auth_token=account.auth_token).configure_number(
+                sid=sender.twilio_sid,
+                voice_url=base + "/webhooks/twilio/voice/",
+                sms_url=base + "/webhooks/twilio/sms/",
+                status_callback=base + "/webhooks/twilio/voice/status/",
+            )
+            if not configured.ok:
+                raise DemoSetupError(f"The demo's number could not be pointed at the platform: {configured.message}")
+    return sender.phone_number
+
+
+def _flow(**fields: object) -> CallFlow:
+    flow = CallFlow(**fields)
+    flow.full_clean()
+    flow.save()
+    return flow

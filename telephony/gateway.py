@@ -26,6 +26,7 @@ from twilio.base.exceptions import TwilioException, TwilioRestException
 from twilio.http.http_client import TwilioHttpClient
 from twilio.rest import Client
 
+MEDIA_TIMEOUT_SECONDS = 30
 REQUEST_TIMEOUT_SECONDS = 15
 RECONCILE_PAGE = 50
 # Twilio's PhoneNumber filter on IncomingPhoneNumbers matches part of a number: a whole E.164 number can
@@ -149,6 +150,7 @@ def api_base_url() -> str | None:
 class TwilioGateway:
     def __init__(self, *, account_sid: str, auth_token: str) -> None:
         self.account_sid = account_sid
+        self._auth = (account_sid, auth_token)
         self._client = _client(account_sid, auth_token, api_base_url())
 
     @classmethod
@@ -245,5 +247,40 @@ class TwilioGateway:
             lambda: self._client.incoming_phone_numbers.create(phone_number=phone_number), lambda number: number.sid
         )
 
+    def configure_number(self, *, sid: str, voice_url: str, sms_url: str, status_callback: str) -> GatewayResult:
+        """Points the number's calls and SMS (IncomingPhoneNumber `sid`) at the platform's webhooks."""
+        return self._call(
+            lambda: self._client.incoming_phone_numbers(sid).update(
+                voice_url=voice_url,
+                voice_method="POST",
+                sms_url=sms_url,
+                sms_method="POST",
+                status_callback=status_callback,
+                status_callback_method="POST",
+            ),
+            lambda number: number.sid,
+        )
+
     def cancel_call(self, *, sid: str) -> GatewayResult:
         return self._call(lambda: self._client.calls(sid).update(status="canceled"), lambda call: call.status)
+
+    def recording_media(self, *, media_url: str) -> GatewayResult:
+        """payload: the recording's audio (WAV bytes), fetched with the account's credentials."""
+
+        def fetch() -> bytes:
+            answer = requests.get(
+                media_url + ".wav", auth=self._auth, timeout=MEDIA_TIMEOUT_SECONDS, allow_redirects=True
+            )
+            if answer.status_code >= 400:
+                raise TwilioRestException(answer.status_code, media_url, f"media answered {answer.status_code}")
+            return answer.content
+
+        return self._call(fetch, lambda content: content)
+
+    def delete_recording(self, *, recording_sid: str) -> GatewayResult:
+        return self._call(lambda: self._client.recordings(recording_sid).delete(), lambda deleted: deleted)
+
+    def price_of(self, *, sid: str) -> GatewayResult:
+        """payload: (price, price_unit) of a message (SM...) or call (CA...); price None until Twilio has priced it."""
+        resource = self._client.calls(sid) if sid.startswith("CA") else self._client.messages(sid)
+        return self._call(lambda: resource.fetch(), lambda found: (found.price, found.price_unit))

@@ -47,7 +47,7 @@ class Communication(models.Model):
     error_code = models.CharField(max_length=16, blank=True)
     error_message = models.TextField(blank=True)
     cost_amount = models.DecimalField(max_digits=12, decimal_places=5, null=True, blank=True)
-    cost_currency = models.CharField(max_length=3, default="USD")
+    cost_currency = models.CharField(max_length=3, default="USD", help_text="Twilio's price unit.")
     duration_seconds = models.PositiveIntegerField(null=True, blank=True)
     public_token = models.CharField(max_length=40, unique=True, default=new_public_token, editable=False)
     legacy_id = models.IntegerField(null=True, blank=True, unique=True)

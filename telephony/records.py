@@ -34,12 +34,15 @@ def status_callback_apply(*, communication: Communication, params: Mapping[str, 
         if not advances(locked.status, new_status):
             return False
         locked.status = new_status
+        # A TwiML reply (<Message>) gets its SID from Twilio only here.
+        locked.twilio_sid = locked.twilio_sid or params.get("MessageSid") or params.get("CallSid") or None
         locked.error_code = params.get("ErrorCode", "") or locked.error_code
         if params.get("CallDuration"):
             locked.duration_seconds = int(params["CallDuration"])
         price = _decimal_or_none(params.get("Price"))
         if price is not None:
             locked.cost_amount = abs(price)
+            locked.cost_currency = (params.get("PriceUnit") or locked.cost_currency)[:3]
         locked.save()
     if new_status == Status.UNDELIVERED or new_status == Status.FAILED:
         platform_error_record(
@@ -57,6 +60,11 @@ def opt_out_add(*, phone_number: str, source: str) -> OptOut:
             return OptOut.objects.create(phone_number=phone_number, source=source)
     except IntegrityError:
         return OptOut.objects.get(phone_number=phone_number)
+
+
+def opt_out_lift(*, phone_number: str) -> None:
+    """The number texted START (or YES, UNSTOP): it gets messages again, whatever put it on the list."""
+    OptOut.objects.filter(phone_number=phone_number).delete()
 
 
 def opt_out_remove(*, opt_out: OptOut) -> None:

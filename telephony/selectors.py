@@ -1,7 +1,8 @@
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
+from decimal import Decimal
 
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Count, Q, QuerySet, Sum
 from django.db.models.functions import TruncDate
 from django.utils import timezone
 
@@ -51,6 +52,7 @@ def sender_number_list() -> QuerySet[SenderNumber]:
 class DayActivity:
     day: date
     stages: dict[str, int]  # count per stage (statuses.STAGES), both directions
+    costs: dict[str, Decimal]  # what Twilio charged, per currency
 
     @property
     def total(self) -> int:
@@ -62,14 +64,22 @@ def daily_activity(*, days: int, until: date) -> list[DayActivity]:
     first_day = until - timedelta(days=days - 1)
     start = timezone.make_aware(datetime.combine(first_day, time.min))
     end = timezone.make_aware(datetime.combine(until + timedelta(days=1), time.min))
-    rows = (
-        Communication.objects.filter(occurred_at__gte=start, occurred_at__lt=end)
-        .annotate(day=TruncDate("occurred_at"))
-        .values("day", "status")
-        .annotate(count=Count("id"))
+    in_days = Communication.objects.filter(occurred_at__gte=start, occurred_at__lt=end).annotate(
+        day=TruncDate("occurred_at")
+    )
+    counts = in_days.values("day", "status").annotate(count=Count("id")).order_by()
+    charged = (
+        in_days.filter(cost_amount__isnull=False)
+        .values("day", "cost_currency")
+        .annotate(total=Sum("cost_amount"))
         .order_by()
     )
-    per_day = {first_day + timedelta(days=n): dict.fromkeys(STAGES, 0) for n in range(days)}
-    for row in rows:
-        per_day[row["day"]][STAGE_OF.get(row["status"], "queued")] += row["count"]
-    return [DayActivity(day=day, stages=stages) for day, stages in per_day.items()]
+    per_day = {
+        first_day + timedelta(days=n): DayActivity(first_day + timedelta(days=n), dict.fromkeys(STAGES, 0), {})
+        for n in range(days)
+    }
+    for row in counts:
+        per_day[row["day"]].stages[STAGE_OF.get(row["status"], "queued")] += row["count"]
+    for charge in charged:
+        per_day[charge["day"]].costs[charge["cost_currency"]] = charge["total"]
+    return list(per_day.values())

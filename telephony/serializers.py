@@ -255,3 +255,16 @@ class CampaignSerializer(serializers.ModelSerializer):
 
     def get_progress(self, campaign: Campaign) -> dict[str, int]:
         return campaign_progress(campaign=campaign)
+
+
+class DayActivitySerializer(serializers.Serializer):
+    day = serializers.DateField()
+    stages = serializers.DictField(child=serializers.IntegerField(), help_text="Calls and SMS by stage.")
+    total = serializers.IntegerField()
+    costs = serializers.DictField(
+        child=serializers.DecimalField(max_digits=14, decimal_places=5), help_text="What Twilio charged, per currency."
+    )
+
+
+class DailyActivityQuerySerializer(serializers.Serializer):
+    days = serializers.IntegerField(min_value=1, max_value=366, default=30)

@@ -8,10 +8,11 @@ from django.utils import timezone
 from telephony import policies, scheduling, tasks
 from telephony.models import Communication, SenderNumber
 from telephony.phone_numbers import normalize_e164
+from telephony.registry import routing
 from telephony.registry.models import TwilioAccount
 from telephony.sms import sms_shape
 from telephony.statuses import NOT_YET_SENT, Status
-from tenants.db import current_schema
+from tenants.db import current_schema, current_tenant
 from tenants.models import Tenant
 from voice import templating
 from voice.models import VoiceMessage
@@ -43,15 +44,7 @@ def sms_text(*, body: str | None, voice_message: VoiceMessage | None, variables:
     (say-as markers become plain text; audio placeholders are left out)."""
     if voice_message is None:
         return body or ""
-    parts = []
-    for part in templating.parse(voice_message.template_text):
-        if isinstance(part, templating.Text):
-            parts.append(part.text)
-        elif isinstance(part, templating.Variable):
-            if variables.get(part.name) is None:
-                raise templating.MissingValuesError([part.name], [])
-            parts.append(str(variables[part.name]))
-    return "".join(parts).strip()
+    return templating.render_text(voice_message.template_text, variables)
 
 
 def spoken_variables(template: str, *, field: str = "text") -> list[str]:
@@ -211,5 +204,7 @@ def sender_number_check_again(*, sender: SenderNumber) -> SenderNumber:
 
 
 def sender_number_remove(*, sender: SenderNumber) -> None:
-    """Stops the number being offered as a sender. What was already queued from it still goes."""
+    """Stops the number being offered as a sender, and routes its calls and messages here no more. What was
+    already queued from it still goes."""
+    routing.number_route_release(tenant=current_tenant(), phone_number=sender.phone_number)
     sender.delete()

@@ -26,6 +26,7 @@ class Status(models.TextChoices):
     NO_ANSWER = "no-answer", "No answer"
     FAILED = "failed", "Failed"
     CANCELED = "canceled", "Canceled"
+    RECEIVED = "received", "Received"  # an inbound SMS
 
 
 _RANK: dict[str, int] = {
@@ -48,6 +49,7 @@ TERMINAL = frozenset(
         Status.COMPLETED,
         Status.BUSY,
         Status.NO_ANSWER,
+        Status.RECEIVED,
     }
 )
 _TERMINAL_RANK = 10
@@ -60,7 +62,7 @@ ACTIVE_CALL = frozenset({Status.QUEUED, Status.INITIATED, Status.RINGING, Status
 STAGES = {
     "queued": frozenset({Status.SCHEDULED, Status.PENDING, Status.DISPATCHING, Status.QUEUED}),
     "sent": frozenset({Status.SENDING, Status.SENT, Status.INITIATED, Status.RINGING, Status.IN_PROGRESS}),
-    "delivered": frozenset({Status.DELIVERED, Status.COMPLETED}),
+    "delivered": frozenset({Status.DELIVERED, Status.COMPLETED, Status.RECEIVED}),
     "failed": frozenset({Status.FAILED, Status.UNDELIVERED, Status.BUSY, Status.NO_ANSWER}),
     "canceled": frozenset({Status.CANCELED}),
 }

@@ -10,7 +10,7 @@ from celery import shared_task
 from django.utils import timezone
 from django_tenants.utils import get_public_schema_name, schema_context, tenant_context
 
-from telephony import delivery, ratelimit, scheduling, verification
+from telephony import delivery, pricing, ratelimit, scheduling, verification
 from telephony.models import SenderNumber
 from telephony.registry.tasks import TWILIO_RETRIES
 from tenants.db import current_schema
@@ -101,7 +101,8 @@ def release_sender_lines() -> int:
     return sum(release_line(bucket=bucket) for bucket in ratelimit.buckets_with_lines())
 
 
-def _in_each_tenant() -> Iterator[Tenant]:
+def in_each_tenant() -> Iterator[Tenant]:
+    """Sets the connection to each tenant in turn (beat tasks that look at every tenant)."""
     for tenant in Tenant.objects.exclude(schema_name=get_public_schema_name()):
         with tenant_context(tenant):
             yield tenant
@@ -111,7 +112,7 @@ def _in_each_tenant() -> Iterator[Tenant]:
 def requeue_stalled_communications() -> int:
     """Beat, every minute: queues again, tenant by tenant, what lost its task (see delivery.claim_stalled)."""
     queued = 0
-    for _ in _in_each_tenant():
+    for _ in in_each_tenant():
         stalled = delivery.claim_stalled(now=timezone.now())
         queue_group(communication_ids=stalled)
         queued += len(stalled)
@@ -129,8 +130,25 @@ def verify_pending_senders() -> int:
     """Beat, every few minutes: checks again the senders still pending, whose check ran out of retries while
     Twilio could not answer, or which were recorded before senders were checked."""
     queued = 0
-    for _ in _in_each_tenant():
+    for _ in in_each_tenant():
         for sender_id in SenderNumber.objects.filter(status=SenderNumber.Status.PENDING).values_list("pk", flat=True):
             verify_sender_number.delay(sender_id=sender_id)
             queued += 1
     return queued
+
+
+@shared_task
+def fetch_prices() -> int:
+    """Beat, every minute: queues, tenant by tenant, the asking of Twilio for what it has priced since."""
+    queued = 0
+    for _ in in_each_tenant():
+        if pricing.unpriced(now=timezone.now()):
+            fetch_tenant_prices.delay()
+            queued += 1
+    return queued
+
+
+@shared_task(**TWILIO_RETRIES)
+def fetch_tenant_prices() -> int:
+    """Runs in the tenant's schema (see telephony.pricing)."""
+    return pricing.prices_fetch(now=timezone.now())

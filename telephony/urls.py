@@ -12,7 +12,11 @@ router.register("errors", api.PlatformErrorViewSet, basename="platform-error")
 router.register("senders", api.SenderNumberViewSet, basename="sender")
 router.register("opt-outs", api.OptOutViewSet, basename="opt-out")
 
-api_urlpatterns = [path("twilio-account/", api.TwilioAccountView.as_view(), name="twilio-account"), *router.urls]
+api_urlpatterns = [
+    path("twilio-account/", api.TwilioAccountView.as_view(), name="twilio-account"),
+    path("activity/daily/", api.DailyActivityView.as_view(), name="daily-activity"),
+    *router.urls,
+]
 
 webhook_urlpatterns = [
     path("webhooks/twilio/status/<str:token>/", webhooks.status_callback, name="twilio-status-callback"),

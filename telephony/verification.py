@@ -4,6 +4,7 @@ from django.utils import timezone
 
 from telephony.gateway import Outcome, TwilioGateway
 from telephony.models import SenderNumber
+from telephony.registry import routing
 from telephony.registry.models import TwilioAccount
 from telephony.registry.provisioning import TwilioUnavailable
 from tenants.db import current_tenant
@@ -41,6 +42,8 @@ def sender_number_verify(*, sender_id: int) -> SenderNumber:
         still_pending.update(
             status=SenderNumber.Status.VERIFIED, twilio_sid=result.payload, verified_at=timezone.now(), status_detail=""
         )
+        if sender.kind != SenderNumber.Kind.VERIFIED_CALLER_ID:  # a caller ID is only sent from, never called
+            routing.number_route_claim(tenant=current_tenant(), phone_number=sender.phone_number)
     else:
         detail = missing if result.ok else f"Twilio {result.twilio_code}: {result.message}"
         still_pending.update(status=SenderNumber.Status.REJECTED, status_detail=detail)

@@ -1,9 +1,10 @@
 """Telephony pages of the portal: the communication log with its chart, campaigns with their progress, senders
 (admins register, check again and remove them), the opt-out list."""
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import timedelta
+from decimal import Decimal
 from typing import TypeVar
 
 from django.contrib import messages as flash
@@ -74,9 +75,18 @@ def communication_log(request: HttpRequest) -> HttpResponse:
         "bars": bars,
         "chart_height": CHART_HEIGHT,
         "busiest": busiest if any(day.total for day in days) else 0,
+        "period_costs": _summed(day.costs for day in days),
         "stages": STAGE_ORDER,
     }
     return render(request, "telephony/communication_log.html", context)
+
+
+def _summed(costs: Iterable[dict[str, Decimal]]) -> dict[str, Decimal]:
+    totals: dict[str, Decimal] = {}
+    for day in costs:
+        for currency, amount in day.items():
+            totals[currency] = totals.get(currency, Decimal(0)) + amount
+    return totals
 
 
 # A refused send's field, as the API names it, to the compose form's field.

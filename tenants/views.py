@@ -9,6 +9,7 @@ from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.forms import Form
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.http.response import HttpResponseBase
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
@@ -22,7 +23,7 @@ from tenants.context_processors import portal_key_query
 from tenants.db import current_tenant
 from tenants.forms import ApiKeyForm, InviteForm
 
-View = Callable[..., HttpResponse]
+View = Callable[..., HttpResponseBase]
 
 
 def portal_redirect(request: HttpRequest, view_name: str, **kwargs: Any) -> HttpResponseRedirect:
@@ -48,7 +49,7 @@ def portal_access(role: Role = Role.VIEWER) -> Callable[[View], View]:
 
     def decorator(view: View) -> View:
         @wraps(view)
-        def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
             if not request.user.is_authenticated:
                 try:
                     key_user = api_key_user_from(request)

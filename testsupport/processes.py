@@ -12,6 +12,7 @@ import subprocess
 import sys
 import urllib.request
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -42,13 +43,14 @@ class PlatformProcesses:
         return [json.loads(line) for line in lines if line.startswith("{")]
 
 
-def _free_port() -> int:
+def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return probe.getsockname()[1]
 
 
-def _environment(web_port: int, mail_dir: Path) -> dict[str, str]:
+def platform_environment(web_port: int, mail_dir: Path) -> dict[str, str]:
+    """The environment the platform's processes run with in tests: the test database, Redis and sandbox."""
     db = connection.settings_dict
     return {
         **os.environ,
@@ -82,6 +84,54 @@ def _wait(
     )
 
 
+def web_command(port: int) -> list[str]:
+    """gunicorn as in production."""
+    return [
+        sys.executable,
+        "-m",
+        "gunicorn",
+        "config.wsgi:application",
+        "--bind",
+        f"127.0.0.1:{port}",
+        "--workers",
+        "2",
+        "--threads",
+        "4",
+        "--access-logfile",
+        "-",
+    ]
+
+
+@contextmanager
+def web_server(*, port: int, env: dict[str, str], log_path: Path) -> Iterator[subprocess.Popen[bytes]]:
+    """A web server of a test's own (on a database that is down, say), serving once it accepts connections."""
+    process = subprocess.Popen(
+        web_command(port), cwd=settings.BASE_DIR, env=env, stdout=log_path.open("w"), stderr=subprocess.STDOUT
+    )
+    try:
+        wait_until(
+            lambda: _accepts_connections(port),
+            timeout=START_TIMEOUT,
+            interval=0.1,
+            message="the web server to start",
+            details=log_path.read_text,
+            gave_up=lambda: process.poll() is not None,
+        )
+        yield process
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            process.kill()
+
+
+def _accepts_connections(port: int) -> bool:
+    with socket.socket() as probe:
+        probe.settimeout(0.5)
+        return probe.connect_ex(("127.0.0.1", port)) == 0
+
+
 def _web_answers(port: int) -> bool:
     try:
         with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=1) as response:
@@ -96,10 +146,8 @@ def platform_processes(
 ) -> Iterator[PlatformProcesses]:
     """A Celery worker (4 processes) and a gunicorn web server, as in production, on the test data."""
     log_dir = tmp_path_factory.mktemp("platform-logs")
-    platform = PlatformProcesses(
-        web_port=_free_port(), mail_dir=tmp_path_factory.mktemp("worker-mail"), log_dir=log_dir
-    )
-    env = _environment(platform.web_port, platform.mail_dir)
+    platform = PlatformProcesses(web_port=free_port(), mail_dir=tmp_path_factory.mktemp("worker-mail"), log_dir=log_dir)
+    env = platform_environment(platform.web_port, platform.mail_dir)
     redis.Redis.from_url(settings.CELERY_BROKER_URL).delete("celery")  # nothing left over from earlier runs
     commands = {
         "worker": [
@@ -115,20 +163,7 @@ def platform_processes(
             "--without-gossip",
             f"--hostname=test-worker-{os.getpid()}@%h",
         ],
-        "web": [
-            sys.executable,
-            "-m",
-            "gunicorn",
-            "config.wsgi:application",
-            "--bind",
-            f"127.0.0.1:{platform.web_port}",
-            "--workers",
-            "2",
-            "--threads",
-            "4",
-            "--access-logfile",
-            "-",
-        ],
+        "web": web_command(platform.web_port),
     }
     processes = [
         subprocess.Popen(

@@ -11,8 +11,10 @@ from typing import Any
 
 import pytest
 import requests
+from django.apps import apps
 from django.conf import settings
 from django_tenants.utils import tenant_context
+from pytest_django import DjangoDbBlocker
 from twilio.rest import Client
 
 from sandbox.twilio import SandboxHttpClient, SandboxServer, Timing
@@ -22,6 +24,7 @@ from telephony.registry.models import TwilioAccount
 from telephony.registry.provisioning import twilio_subaccount_provision
 from telephony.services import sender_number_register
 from telephony.verification import sender_number_verify
+from tenants.db import connection
 from testsupport.tenants import TenantSetup
 
 SENDER = "+14155550100"
@@ -122,3 +125,28 @@ def connect_to_sandbox(setup: TenantSetup, *, sender: str = SENDER) -> TwilioAcc
 def alpha_on_twilio(alpha: TenantSetup, twilio_sandbox: SandboxServer) -> TenantSetup:
     connect_to_sandbox(alpha)
     return alpha
+
+
+# What a test with committed data leaves behind in alpha's schema, emptied after it, in this order.
+COMMITTED_APPS = ("appointments", "inbound", "telephony")
+
+
+@pytest.fixture
+def committed_alpha(
+    tenant_pair: tuple[TenantSetup, TenantSetup], twilio_sandbox: SandboxServer, django_db_blocker: DjangoDbBlocker
+) -> Iterator[TenantSetup]:
+    """alpha wired to the sandbox for real (committed), for tests whose other processes (a worker, a web
+    server, two threads) read it; every row of alpha's calls, messages, flows and appointments is deleted after.
+    Such a test writes inside `django_db_blocker.unblock()`."""
+    alpha = tenant_pair[0]
+    with django_db_blocker.unblock():
+        connect_to_sandbox(alpha)
+        connection.set_schema_to_public()
+        try:
+            yield alpha
+        finally:
+            with tenant_context(alpha.tenant):
+                for label in COMMITTED_APPS:
+                    for model in apps.get_app_config(label).get_models():
+                        model._default_manager.all().delete()
+            connection.set_schema_to_public()

@@ -8,6 +8,7 @@ from django.core.files import File
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.text import slugify
+from twilio.twiml.voice_response import Gather, VoiceResponse
 
 from telephony.phone_numbers import normalize_e164
 from voice import templating
@@ -93,7 +94,11 @@ def voice_message_duplicate(*, message: VoiceMessage) -> VoiceMessage:
 
 
 def voice_message_render(
-    *, message: VoiceMessage, variables: Mapping[str, Any], strict: bool = True
+    *,
+    message: VoiceMessage,
+    variables: Mapping[str, Any],
+    strict: bool = True,
+    into: VoiceResponse | Gather | None = None,
 ) -> templating.Rendered:
     _, audio_names = templating.placeholders(message.template_text)
     return templating.render(
@@ -104,6 +109,7 @@ def voice_message_render(
         rate=message.rate,
         audio_urls=audio_urls_for(audio_names),
         strict=strict,
+        into=into,
     )
 
 

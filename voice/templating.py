@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
-from twilio.twiml.voice_response import Say, SsmlProsody, VoiceResponse
+from twilio.twiml.voice_response import Gather, Say, SsmlProsody, VoiceResponse
 
 from config.errors import DomainError
 
@@ -131,8 +131,10 @@ def render(
     rate: str = "medium",
     audio_urls: Mapping[str, str] | None = None,
     strict: bool = True,
+    into: VoiceResponse | Gather | None = None,
 ) -> Rendered:
-    """Strict mode raises MissingValuesError; lenient mode drops what is missing, as the legacy system did."""
+    """Strict mode raises MissingValuesError; lenient mode drops what is missing, as the legacy system did.
+    `into`: the verbs are added to this document or <Gather> (a call flow's), instead of a new document."""
     audio_urls = audio_urls or {}
     names, audio_names = placeholders(template)
     missing_variables = [name for name in names if variables.get(name) is None]
@@ -140,7 +142,7 @@ def render(
     if strict and (missing_variables or missing_audio):
         raise MissingValuesError(missing_variables, missing_audio)
 
-    response = VoiceResponse()
+    response = VoiceResponse() if into is None else into
     prosody_rate = RATES.get(rate)
     speech: Say | SsmlProsody | None = None  # where text goes: the open <Say>, or its <prosody>
     pending_text: list[str] = []
@@ -186,3 +188,18 @@ def render(
         missing_variables=missing_variables,
         missing_audio=missing_audio,
     )
+
+
+def render_text(template: str, variables: Mapping[str, Any], *, strict: bool = True) -> str:
+    """The template as plain text (an SMS): say-as markers become the value, audio placeholders are left out.
+    Strict mode raises MissingValuesError for a missing value; lenient mode leaves it out."""
+    parts = []
+    for part in parse(template):
+        if isinstance(part, Text):
+            parts.append(part.text)
+        elif isinstance(part, Variable):
+            value = variables.get(part.name)
+            if value is None and strict:
+                raise MissingValuesError([part.name], [])
+            parts.append("" if value is None else str(value))
+    return "".join(parts).strip()

@@ -13,11 +13,18 @@ or in-process::
     with SandboxServer(port=0, timing=0.01) as sandbox:
         client = sandbox_client(sandbox.base_url, sandbox.account_sid, sandbox.auth_token)
 
-Module map: server (HTTP, SandboxServer), api + api_* (Twilio endpoints), state (models, store,
-paging, journals), behaviour (Timing, lifecycles, callbacks), scheduler (the clock), twiml (judging
-TwiML answers), webhooks (signing, outgoing HTTP), faults (fault injection), control (/sandbox/ API),
-twilio_format (JSON shapes), numbers (validation, numbers for sale), magic (magic numbers), errors
-(Twilio's error body), client (SandboxHttpClient; the only module that needs twilio-python).
+It also plays the other end of the line: ``POST /sandbox/inbound-calls`` rings a number an account
+owns and runs its VoiceUrl TwiML verb by verb (Say, Play, Pause, Gather, Record with real WAV
+recordings, Dial, Redirect, Hangup, Reject, Connect), and ``POST /sandbox/inbound-messages`` texts
+it and sends back the <Message> replies (see control.py for the JSON, simulator/ for the behaviour).
+
+Module map: server (HTTP, SandboxServer), rest/ (Twilio endpoints: accounts, messages, calls,
+recordings, phone_numbers, router), state (models, store, paging, journals), behaviour (Timing,
+lifecycles, callbacks), scheduler (the clock), twiml (judging TwiML answers), webhooks (signing,
+outgoing HTTP), simulator/ (inbound calls and messages), faults (fault injection), control
+(/sandbox/ API), twilio_format (JSON shapes), numbers (validation, numbers for sale), magic (magic
+numbers), errors (Twilio's error body), client (SandboxHttpClient; the only module that needs
+twilio-python).
 """
 
 from __future__ import annotations

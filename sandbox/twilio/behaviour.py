@@ -433,9 +433,10 @@ class Engine:
             "CallStatus": "in-progress",
             "Called": call.to,
             "Caller": call.from_,
-            "Direction": "outbound-api",
+            "Direction": call.direction,
             "From": call.from_,
             "To": call.to,
+            **call.extra_params,
         }
         if answered_by:
             params["AnsweredBy"] = answered_by
@@ -472,6 +473,10 @@ class Engine:
             return self.end_call(call, "completed", now)
         return []
 
+    def call_event(self, call: Call, event: str, call_status: str, now: float) -> list[Outgoing]:
+        """The status callback for this event, if the call asked for it (caller holds the lock)."""
+        return self._call_event(call, event, call_status, now)
+
     def _call_event(self, call: Call, event: str, call_status: str, now: float) -> list[Outgoing]:
         if not call.status_callback or event not in call.status_callback_events:
             return []
@@ -482,12 +487,13 @@ class Engine:
             "CallStatus": call_status,
             "Called": call.to,
             "Caller": call.from_,
-            "Direction": "outbound-api",
+            "Direction": call.direction,
             "From": call.from_,
             "To": call.to,
             "Timestamp": rfc2822(now) or "",
             "CallbackSource": "call-progress-events",
             "SequenceNumber": str(call.callback_sequence),
+            **call.extra_params,
         }
         call.callback_sequence += 1
         if call.answered_by and event in ("answered", "completed"):

@@ -8,7 +8,7 @@ GET      /sandbox/faults              the fault configuration (see faults.py for
 POST     /sandbox/faults              replace it (JSON body)
 GET      /sandbox/timing              the lifecycle step lengths (see behaviour.Timing)
 POST     /sandbox/timing              change some of them (JSON body, seconds), or {"uniform": 0.0}
-POST     /sandbox/reset               forget every subaccount, message, call, number and caller ID;
+POST     /sandbox/reset               forget every subaccount, message, call, recording, number and caller ID;
                                       clear faults and logs (the master account and its token stay)
 GET      /sandbox/messages            every message create the API accepted, oldest first
 GET      /sandbox/calls               every call create the API accepted, oldest first
@@ -22,7 +22,13 @@ GET      /sandbox/numbers             every phone number an account owns: sid, a
 POST     /sandbox/caller-ids          {"account_sid": ..., "phone_number": ...[, "friendly_name": ...]}:
                                       a verified caller ID for the account, as if someone had answered
                                       Twilio's validation call with the right code
-GET      /sandbox/idle?timeout=5      waits until no lifecycle step or callback is pending
+GET      /sandbox/idle?timeout=5      waits until no lifecycle step, simulated call or callback is pending
+POST     /sandbox/inbound-calls       a caller rings a number an account owns; its VoiceUrl TwiML runs
+                                      (see below and simulator/); answers the transcript
+GET      /sandbox/inbound-calls       every simulated inbound call, as answered, oldest first
+POST     /sandbox/inbound-messages    a handset texts a number an account owns; its SmsUrl runs and each
+                                      <Message> of the answer is sent back (see simulator/sms.py)
+GET      /sandbox/inbound-messages    every simulated inbound message with its replies, oldest first
 =======  ===========================  ==================================================================
 
 The log endpoints answer ``{"items": [...], "next": N, "total": T}``; pass ``?since=N`` to get only
@@ -31,6 +37,26 @@ what came after (``limit`` caps a page, default 1000, at most 10000). Every entr
 (time.monotonic() of the sandbox process, which on Linux is the system-wide CLOCK_MONOTONIC: usable
 for rate measurements against the gateway's own monotonic clock on the same machine), plus their
 current ``status`` (and for calls the fetched ``twiml`` and any ``twiml_error``).
+
+POST /sandbox/inbound-calls takes ``{"from": "+14155550100", "to": "<an owned number>", "digits":
+["1", "42#"], "speech": ["yes"], "dial": "answer" | "no-answer" | "busy" | "failed" (or a list, one
+per <Dial>), "dial_seconds": 5, "dial_hangup": "caller" | "callee", "record_seconds": 3 (or a list),
+"record_end": "key" | "hangup" | "timeout", "transcription": "...", "connect_seconds": 1,
+"max_documents": 50, "max_seconds": 14400, "wait": true}`` (only from and to are required) and
+answers 200 ``{"sid", "account_sid", "from", "to", "status", "duration", "price", "price_unit",
+"end_reason", "transcript": [{"verb": "Say", ...}, ...], "heard": [every Say text], "recordings":
+[RE...], "requests": [{"kind", "url", "method", "params", "status", "error"}], "notes": [...],
+"error": null | {"code", "message", "url"}}``; with "wait": false it answers 202 ``{"sid",
+"account_sid", "status": "ringing"}`` at once and the result lands in GET /sandbox/inbound-calls.
+404 when no account owns "to", 409 when the number has no VoiceUrl, 400 for a malformed body.
+
+POST /sandbox/inbound-messages takes ``{"from", "to", "body", "media_urls": [url | {"url",
+"content_type"}]}`` and answers 200 ``{"sid", "account_sid", "status": <HTTP status of the SmsUrl
+request, null without SmsUrl>, "replies": [{"sid", "to", "from", "body", "media_urls",
+"status_callback"}], "twiml", "requests", "notes", "error"}``; 404 when no account owns "to".
+
+Recordings and other links the simulator hands out (RecordingUrl) point at the sandbox by the Host
+the control request was sent to, so whoever asked for the simulation can fetch them.
 """
 
 from __future__ import annotations
@@ -41,9 +67,10 @@ from typing import Any, Protocol
 from urllib.parse import parse_qs
 
 from . import numbers
-from .behaviour import Timing
+from .behaviour import Engine, Timing
 from .faults import FaultConfig, FaultInjector
 from .rest.common import Response
+from .simulator import InboundCalls, InboundMessages, Refused
 from .state import Journal, Store
 from .twilio_format import outgoing_caller_id_json
 
@@ -58,6 +85,7 @@ class Controlled(Protocol):
     record_responses: bool
     store: Store
     faults: FaultInjector
+    engine: Engine
 
     @property
     def base_url(self) -> str: ...
@@ -76,8 +104,10 @@ class Controlled(Protocol):
 class ControlApi:
     def __init__(self, sandbox: Controlled) -> None:
         self.sandbox = sandbox
+        self.inbound_calls = InboundCalls(sandbox.store, sandbox.engine)
+        self.inbound_messages = InboundMessages(sandbox.store, sandbox.engine)
 
-    def handle(self, method: str, path: str, query_string: str, body: bytes) -> Response:
+    def handle(self, method: str, path: str, query_string: str, body: bytes, *, host: str | None = None) -> Response:
         query = parse_qs(query_string)
         route = path.rstrip("/") or "/sandbox"
         journals = self.sandbox.store.journals
@@ -126,8 +156,21 @@ class ControlApi:
             if route == "/sandbox/idle" and method == "GET":
                 timeout = min(float(query.get("timeout", ["5"])[0]), 60.0)
                 return Response(200, {"idle": self.sandbox.wait_idle(timeout)})
+            if route == "/sandbox/inbound-calls":
+                if method == "POST":
+                    status, answer = self.inbound_calls.place(_json(body), self._public_url(host))
+                    return Response(status, answer)
+                if method == "GET":
+                    return Response(200, self._log(journals.inbound_calls, query))
+            if route == "/sandbox/inbound-messages":
+                if method == "POST":
+                    return Response(200, self.inbound_messages.receive(_json(body)))
+                if method == "GET":
+                    return Response(200, self._log(journals.inbound_messages, query))
         except ValueError as exc:
             return Response(400, {"error": str(exc)})
+        except Refused as exc:
+            return Response(exc.status, {"error": exc.message})
         return Response(404, {"error": f"no {method} {path} in the sandbox control API"})
 
     def _info(self) -> dict[str, Any]:
@@ -140,6 +183,7 @@ class ControlApi:
                 "calls": len(store.calls.by_sid),
                 "incoming_phone_numbers": len(store.numbers.by_sid),
                 "outgoing_caller_ids": len(store.caller_ids.by_sid),
+                "recordings": len(store.recordings.by_sid),
             }
         return {
             "base_url": sandbox.base_url,
@@ -150,6 +194,12 @@ class ControlApi:
             "record_responses": sandbox.record_responses,
             "counts": counts,
         }
+
+    def _public_url(self, host: str | None) -> str:
+        """The sandbox as the requester reached it (the Host header), else the address it listens on."""
+        if host and all(c.isalnum() or c in ".-:[]_" for c in host):
+            return f"http://{host}"
+        return self.sandbox.base_url
 
     def _accounts(self) -> list[dict[str, Any]]:
         store = self.sandbox.store

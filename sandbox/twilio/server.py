@@ -201,7 +201,9 @@ class _Handler(BaseHTTPRequestHandler):
         body = self.rfile.read(length) if length > 0 else b""
 
         if path == "/sandbox" or path.startswith("/sandbox/"):
-            self._send(sandbox.control.handle(method, path, query_string, body))
+            # The Host the caller reached us by is where it can fetch what the sandbox links to (recordings).
+            host = self.headers.get("Host")
+            self._send(sandbox.control.handle(method, path, query_string, body, host=host))
             return
 
         fault = sandbox.faults.for_request(method, path)
@@ -238,7 +240,7 @@ class _Handler(BaseHTTPRequestHandler):
             self._drop(fault.timeout_hold_s)
             self._log_request(method, path, query_string, None, "timeout", received_at, received_monotonic)
             return
-        if sandbox.record_responses:
+        if sandbox.record_responses and response.raw is None:  # media is not JSON: nothing to check it against
             sandbox.store.journals.responses.append(
                 {
                     "method": method,
@@ -277,10 +279,15 @@ class _Handler(BaseHTTPRequestHandler):
         )
 
     def _send(self, response: Response) -> None:
-        payload = b"" if response.body is None else json.dumps(response.body, separators=(",", ":")).encode()
         lines = [f"HTTP/1.1 {response.status} {_REASONS.get(response.status, 'Unknown')}"]
-        if response.body is not None:
+        if response.raw is not None:
+            payload = response.raw
+            lines.append(f"Content-Type: {response.content_type or 'application/octet-stream'}")
+        elif response.body is not None:
+            payload = json.dumps(response.body, separators=(",", ":")).encode()
             lines.append("Content-Type: application/json; charset=utf-8")
+        else:
+            payload = b""
         lines.append(f"Content-Length: {len(payload)}")
         lines.append(f"Twilio-Request-Id: {new_sid('RQ')}")
         lines.extend(f"{name}: {value}" for name, value in response.headers.items())

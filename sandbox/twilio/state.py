@@ -1,4 +1,4 @@
-"""The sandbox's state: accounts, messages, calls, phone numbers, caller IDs, and the inspection journals.
+"""The sandbox's state: accounts, messages, calls, recordings, phone numbers, caller IDs, and the inspection journals.
 
 One lock (``Store.lock``) guards every resource; request threads and the scheduler hold it only for
 dictionary work, never across I/O. Journals (append-only logs for the /sandbox/ inspection API) have
@@ -60,6 +60,7 @@ class Message:
     price: str | None = None
     error_code: int | None = None
     error_message: str | None = None
+    direction: str = "outbound-api"  # inbound (received from a handset) | outbound-reply (a TwiML <Message>)
 
 
 @dataclass(slots=True, eq=False)
@@ -100,6 +101,11 @@ class Call:
     twiml_error: dict[str, Any] | None = None
     recording_sid: str | None = None
     callback_sequence: int = 0
+    direction: str = "outbound-api"  # inbound for the calls the simulator places (simulator/)
+    # Parameters every webhook of the call carries besides the standard ones (an inbound call's geography).
+    extra_params: dict[str, str] = field(default_factory=dict)
+    # A REST redirect (POST Url/Twiml) of a simulated inbound call: (url, method, twiml), picked up between verbs.
+    redirect_to: tuple[str | None, str, str | None] | None = None
 
 
 @dataclass(slots=True, eq=False)
@@ -125,6 +131,27 @@ class IncomingNumber:
     sms_fallback_method: str = "POST"
     status_callback: str | None = None
     status_callback_method: str = "POST"
+
+
+@dataclass(slots=True, eq=False)
+class Recording:
+    """A recording made by <Record> or <Dial record> in a simulated inbound call, its WAV bytes included."""
+
+    seq: int
+    sid: str
+    account_sid: str
+    call_sid: str
+    created: float
+    updated: float
+    start_time: float
+    duration: int
+    source: str  # RecordVerb | DialVerb
+    track: str  # inbound (the caller, <Record>) | both (<Dial>)
+    media: bytes  # a WAV file (sandbox.twilio.simulator.wav)
+    media_url: str  # where the sandbox serves it, without extension (Twilio's RecordingUrl)
+    price: str | None
+    channels: int = 1
+    status: str = "completed"
 
 
 @dataclass(slots=True, eq=False)
@@ -309,13 +336,23 @@ class Journals:
     callbacks: Journal
     requests: Journal
     responses: Journal
+    inbound_calls: Journal  # every simulated inbound call with its transcript (POST /sandbox/inbound-calls)
+    inbound_messages: Journal  # every simulated inbound SMS with its replies (POST /sandbox/inbound-messages)
 
     @classmethod
     def create(cls, limit: int) -> Journals:
-        return cls(Journal(limit), Journal(limit), Journal(limit), Journal(limit), Journal(limit))
+        return cls(*(Journal(limit) for _ in range(7)))
 
     def clear(self) -> None:
-        for journal in (self.messages, self.calls, self.callbacks, self.requests, self.responses):
+        for journal in (
+            self.messages,
+            self.calls,
+            self.callbacks,
+            self.requests,
+            self.responses,
+            self.inbound_calls,
+            self.inbound_messages,
+        ):
             journal.clear()
 
 
@@ -341,6 +378,7 @@ class Store:
         self.numbers: Collection[IncomingNumber] = Collection()
         self.owned_numbers: dict[str, str] = {}  # E.164 -> PN sid, across all accounts
         self.caller_ids: Collection[OutgoingCallerId] = Collection()
+        self.recordings: Collection[Recording] = Collection()
         self._seq = 0
         self.active_lifecycles = 0  # messages and calls not yet in a final state (for wait_idle)
         # Scheduled work captures the epoch; a reset bumps it so old lifecycles stop quietly.

@@ -13,7 +13,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 from .numbers import AvailableNumber, format_national
-from .state import Account, Call, IncomingNumber, Message, OutgoingCallerId
+from .state import Account, Call, IncomingNumber, Message, OutgoingCallerId, Recording
 
 API_VERSION = "2010-04-01"
 API_ROOT = f"/{API_VERSION}"
@@ -41,6 +41,8 @@ def price(amount: float) -> str:
 SMS_PRICE = 0.0079  # per segment, US
 MMS_PRICE = 0.0200
 CALL_PRICE_PER_MINUTE = 0.0140
+INBOUND_CALL_PRICE_PER_MINUTE = 0.0085  # a local number receiving a call, per started minute
+RECORDING_PRICE_PER_MINUTE = 0.0025
 
 
 def billable_minutes(seconds: int) -> int:
@@ -144,7 +146,7 @@ def call_json(call: Call) -> dict[str, Any]:
         "duration": None if call.duration is None else str(call.duration),
         "price": call.price,
         "price_unit": "USD",
-        "direction": "outbound-api",
+        "direction": call.direction,
         "answered_by": call.answered_by,
         "api_version": API_VERSION,
         "forwarded_from": None,
@@ -162,7 +164,7 @@ def message_json(message: Message) -> dict[str, Any]:
     return {
         "body": message.body,
         "num_segments": str(message.num_segments),
-        "direction": "outbound-api",
+        "direction": message.direction,
         "from": message.from_,
         "to": message.to,
         "date_updated": rfc2822(message.updated),
@@ -180,6 +182,63 @@ def message_json(message: Message) -> dict[str, Any]:
         "price_unit": "USD",
         "api_version": API_VERSION,
         "subresource_uris": {"media": f"{base}/Media.json", "feedback": f"{base}/Feedback.json"},
+    }
+
+
+def recording_json(recording: Recording) -> dict[str, Any]:
+    """GET /Recordings/{Sid}.json and the account's /Recordings.json list (schema api.v2010.account.recording)."""
+    base = f"{API_ROOT}/Accounts/{recording.account_sid}/Recordings/{recording.sid}"
+    return {
+        "account_sid": recording.account_sid,
+        "api_version": API_VERSION,
+        "call_sid": recording.call_sid,
+        "conference_sid": None,
+        "date_created": rfc2822(recording.created),
+        "date_updated": rfc2822(recording.updated),
+        "start_time": rfc2822(recording.start_time),
+        "duration": str(recording.duration),
+        "sid": recording.sid,
+        "price": recording.price,
+        "price_unit": "USD",
+        "status": recording.status,
+        "channels": recording.channels,
+        "source": recording.source,
+        "error_code": None,
+        "uri": f"{base}.json",
+        "encryption_details": None,
+        "subresource_uris": {
+            "add_on_results": f"{base}/AddOnResults.json",
+            "transcriptions": f"{base}/Transcriptions.json",
+        },
+        "media_url": recording.media_url,
+    }
+
+
+def call_recording_json(recording: Recording) -> dict[str, Any]:
+    """/Calls/{CallSid}/Recordings[/{Sid}].json (schema api.v2010.account.call.call_recording).
+
+    That schema differs from the account-level one: a "track", no media_url or subresource_uris, and
+    "price" typed as a number (twilio-python reads it with deserialize.decimal, which takes either).
+    """
+    return {
+        "account_sid": recording.account_sid,
+        "api_version": API_VERSION,
+        "call_sid": recording.call_sid,
+        "conference_sid": None,
+        "date_created": rfc2822(recording.created),
+        "date_updated": rfc2822(recording.updated),
+        "start_time": rfc2822(recording.start_time),
+        "duration": str(recording.duration),
+        "sid": recording.sid,
+        "price": None if recording.price is None else float(recording.price),
+        "uri": f"{API_ROOT}/Accounts/{recording.account_sid}/Calls/{recording.call_sid}/Recordings/{recording.sid}.json",
+        "encryption_details": None,
+        "price_unit": "USD",
+        "status": recording.status,
+        "channels": recording.channels,
+        "source": recording.source,
+        "error_code": None,
+        "track": recording.track,
     }
 
 

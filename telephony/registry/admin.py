@@ -1,7 +1,7 @@
 from django.contrib import admin
 from django.http import HttpRequest
 
-from telephony.registry.models import TwilioAccount
+from telephony.registry.models import PhoneNumberRoute, TwilioAccount
 
 
 @admin.register(TwilioAccount)
@@ -18,4 +18,17 @@ class TwilioAccountAdmin(admin.ModelAdmin):
         return False
 
     def has_delete_permission(self, request: HttpRequest, obj: TwilioAccount | None = None) -> bool:
+        return False
+
+
+@admin.register(PhoneNumberRoute)
+class PhoneNumberRouteAdmin(admin.ModelAdmin):
+    """Which tenant each number's calls and messages go to (set when Twilio confirms the tenant owns it)."""
+
+    list_display = ["phone_number", "tenant", "created_at"]
+    search_fields = ["phone_number", "tenant__slug", "tenant__name"]
+    list_select_related = ["tenant"]
+    fields = readonly_fields = ("phone_number", "tenant", "created_at")
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
         return False

@@ -33,3 +33,15 @@ class TwilioAccount(models.Model):
     @property
     def is_usable(self) -> bool:
         return self.status == self.Status.ACTIVE and bool(self.account_sid)
+
+
+class PhoneNumberRoute(models.Model):
+    """Which tenant a phone number belongs to: how a webhook on the public host finds the tenant of the
+    number Twilio called (`To`). A number belongs to at most one tenant."""
+
+    phone_number = models.CharField(max_length=32, unique=True)
+    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="phone_number_routes")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return f"{self.phone_number} -> {self.tenant.slug}"

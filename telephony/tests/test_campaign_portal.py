@@ -4,7 +4,7 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django_tenants.utils import tenant_context
 
-from telephony import campaigns
+from telephony import uploads
 from telephony.models import Campaign, Communication
 from telephony.registry.models import TwilioAccount
 from tenants.accounts.roles import Role
@@ -84,7 +84,7 @@ def test_a_refused_campaign_is_explained_on_the_form(
 def test_a_list_over_the_size_limit_is_refused_in_the_portal_and_the_api(
     alpha_on_twilio: TenantSetup, monkeypatch
 ) -> None:
-    monkeypatch.setattr(campaigns, "MAX_CSV_BYTES", len(LIST) - 1)
+    monkeypatch.setattr(uploads, "MAX_CSV_BYTES", len(LIST) - 1)
 
     page = signed_in(alpha_on_twilio).post(
         "/campaigns/new/", {"name": "Big", "channel": "sms", "body": "Hi", "file": upload()}

@@ -44,7 +44,7 @@ def test_message_is_handed_over_once_and_keeps_twilios_sid(
         message.refresh_from_db()
     received = sandbox_messages_to(sandbox_log, to)
     assert verdict.done and again.done
-    assert message.status in ("queued", "sending", "sent", "delivered")
+    assert message.status == "queued"  # Twilio's answer; no callback reaches this in-process test
     assert message.twilio_sid is not None and message.twilio_sid.startswith("SM")
     assert [item["sid"] for item in received] == [message.twilio_sid]
     assert received[0]["body"] == "Your code is 1234"

@@ -2,7 +2,7 @@
 to a real web server, on committed data."""
 
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any, TypeVar
 
 import pytest
@@ -14,13 +14,13 @@ from django_tenants.utils import tenant_context
 from pytest_django.plugin import DjangoDbBlocker
 
 from telephony import delivery, ratelimit
-from telephony.models import Campaign, Communication, SenderNumber
+from telephony.models import Communication, SenderNumber
 from telephony.registry.models import TwilioAccount
 from telephony.tasks import deliver_communications, requeue_stalled_communications, verify_pending_senders
 from tenants.db import connection
 from testsupport.processes import PlatformProcesses
 from testsupport.tenants import TenantSetup
-from testsupport.twilio import SENDER, SandboxLog, buy_on_sandbox, connect_to_sandbox, sender_on_sandbox
+from testsupport.twilio import SENDER, SandboxLog, buy_on_sandbox, sender_on_sandbox
 from testsupport.wait import wait_until
 
 pytestmark = pytest.mark.worker
@@ -62,48 +62,26 @@ def assert_paced(times: list[float], per_second: float) -> None:
     assert (len(times) - 1) / (times[-1] - times[0]) <= per_second * 1.05, times
 
 
-@pytest.fixture
-def live_alpha(
-    tenant_pair: tuple[TenantSetup, TenantSetup],
-    twilio_sandbox: Any,
-    platform_processes: PlatformProcesses,
-    django_db_blocker: DjangoDbBlocker,
-) -> Iterator[TenantSetup]:
-    """alpha with committed sandbox wiring, cleaned up afterwards."""
-    alpha = tenant_pair[0]
-    with django_db_blocker.unblock():
-        connect_to_sandbox(alpha)
-        connection.set_schema_to_public()
-        try:
-            yield alpha
-        finally:
-            with tenant_context(alpha.tenant):
-                Communication.objects.all().delete()
-                Campaign.objects.all().delete()
-                SenderNumber.objects.all().delete()
-            connection.set_schema_to_public()
-
-
 def status_of(setup: TenantSetup, communication_id: int) -> Communication:
     with tenant_context(setup.tenant):
         return Communication.objects.get(pk=communication_id)
 
 
 def test_sms_goes_through_a_worker_and_its_callbacks_update_it(
-    live_alpha: TenantSetup,
+    committed_alpha: TenantSetup,
     platform_processes: PlatformProcesses,
     sandbox_log: SandboxLog,
     django_db_blocker: DjangoDbBlocker,
 ) -> None:
     with django_db_blocker.unblock():
-        response = live_alpha.client(live_alpha.admin_key).post(
+        response = committed_alpha.client(committed_alpha.admin_key).post(
             "/api/v1/messages/", {"to": "+14155559001", "body": "Worker path"}, format="json"
         )
         assert response.status_code == 202
         message_id = response.json()["id"]
 
         delivered = eventually(
-            lambda: m if (m := status_of(live_alpha, message_id)).status == "delivered" else None,
+            lambda: m if (m := status_of(committed_alpha, message_id)).status == "delivered" else None,
             "the delivered callback",
             platform_processes,
         )
@@ -116,10 +94,10 @@ def test_sms_goes_through_a_worker_and_its_callbacks_update_it(
 
 
 def test_the_workers_log_says_what_it_sent_and_keeps_per_task_chatter_below_info(
-    live_alpha: TenantSetup, platform_processes: PlatformProcesses, django_db_blocker: DjangoDbBlocker
+    committed_alpha: TenantSetup, platform_processes: PlatformProcesses, django_db_blocker: DjangoDbBlocker
 ) -> None:
     with django_db_blocker.unblock():
-        response = live_alpha.client(live_alpha.admin_key).post(
+        response = committed_alpha.client(committed_alpha.admin_key).post(
             "/api/v1/messages/", {"to": "+14155559002", "body": "Logged"}, format="json"
         )
         message_id = response.json()["id"]
@@ -143,13 +121,13 @@ def test_the_workers_log_says_what_it_sent_and_keeps_per_task_chatter_below_info
 
 
 def test_call_fetches_its_signed_twiml_from_the_web_and_completes(
-    live_alpha: TenantSetup,
+    committed_alpha: TenantSetup,
     platform_processes: PlatformProcesses,
     sandbox_log: SandboxLog,
     django_db_blocker: DjangoDbBlocker,
 ) -> None:
     with django_db_blocker.unblock():
-        response = live_alpha.client(live_alpha.admin_key).post(
+        response = committed_alpha.client(committed_alpha.admin_key).post(
             "/api/v1/calls/",
             {"to": "+14155559002", "text": "Hello {name}", "variables": {"name": "Ann"}},
             format="json",
@@ -157,7 +135,7 @@ def test_call_fetches_its_signed_twiml_from_the_web_and_completes(
         call_id = response.json()["id"]
 
         completed = eventually(
-            lambda: c if (c := status_of(live_alpha, call_id)).status == "completed" else None,
+            lambda: c if (c := status_of(committed_alpha, call_id)).status == "completed" else None,
             "the completed callback",
             platform_processes,
         )
@@ -170,16 +148,16 @@ def test_call_fetches_its_signed_twiml_from_the_web_and_completes(
 
 
 def test_per_sender_rate_cap_holds_across_four_worker_processes(
-    live_alpha: TenantSetup,
+    committed_alpha: TenantSetup,
     platform_processes: PlatformProcesses,
     sandbox_log: SandboxLog,
     django_db_blocker: DjangoDbBlocker,
 ) -> None:
     senders = {"+14155550201": ("long_code", 1.0, 5), "+18005550202": ("toll_free", 3.0, 10)}
-    client = live_alpha.client(live_alpha.admin_key)
+    client = committed_alpha.client(committed_alpha.admin_key)
     with django_db_blocker.unblock():
-        account = TwilioAccount.objects.get(tenant=live_alpha.tenant)
-        with tenant_context(live_alpha.tenant):
+        account = TwilioAccount.objects.get(tenant=committed_alpha.tenant)
+        with tenant_context(committed_alpha.tenant):
             for number, (kind, _, _) in senders.items():
                 sender_on_sandbox(account, number, kind=kind)
         connection.set_schema_to_public()
@@ -211,17 +189,17 @@ def test_per_sender_rate_cap_holds_across_four_worker_processes(
 
 
 def test_a_senders_backlog_waits_in_its_line_not_as_tasks(
-    live_alpha: TenantSetup,
+    committed_alpha: TenantSetup,
     platform_processes: PlatformProcesses,
     sandbox_log: SandboxLog,
     django_db_blocker: DjangoDbBlocker,
 ) -> None:
     number, per_second, count = "+14155550301", 5.0, 40
     broker = redis.Redis.from_url(settings.CELERY_BROKER_URL)
-    client = live_alpha.client(live_alpha.admin_key)
+    client = committed_alpha.client(committed_alpha.admin_key)
     with django_db_blocker.unblock():
-        account = TwilioAccount.objects.get(tenant=live_alpha.tenant)
-        with tenant_context(live_alpha.tenant):
+        account = TwilioAccount.objects.get(tenant=committed_alpha.tenant)
+        with tenant_context(committed_alpha.tenant):
             sender_on_sandbox(account, number, kind="long_code", messages_per_second=per_second)
         account_sid = account.account_sid
         connection.set_schema_to_public()
@@ -267,7 +245,7 @@ def test_a_senders_backlog_waits_in_its_line_not_as_tasks(
 
 
 def test_a_campaign_is_queued_in_groups_and_each_message_sent_once(
-    live_alpha: TenantSetup,
+    committed_alpha: TenantSetup,
     platform_processes: PlatformProcesses,
     sandbox_log: SandboxLog,
     django_db_blocker: DjangoDbBlocker,
@@ -281,16 +259,16 @@ def test_a_campaign_is_queued_in_groups_and_each_message_sent_once(
     before_task_publish.connect(record)
     try:
         with django_db_blocker.unblock():
-            account = TwilioAccount.objects.get(tenant=live_alpha.tenant)
-            with tenant_context(live_alpha.tenant):
+            account = TwilioAccount.objects.get(tenant=committed_alpha.tenant)
+            with tenant_context(committed_alpha.tenant):
                 sender_on_sandbox(account, number, kind="short_code", messages_per_second=100)
             connection.set_schema_to_public()
             campaign_id = campaign_launched(
-                live_alpha, body="grouped", to_prefix="+1415557", count=count, sending={"from": number}
+                committed_alpha, body="grouped", to_prefix="+1415557", count=count, sending={"from": number}
             )
             received = all_arrived(sandbox_log, "grouped", count, platform_processes)
             time.sleep(1.0)
-            with tenant_context(live_alpha.tenant):
+            with tenant_context(committed_alpha.tenant):
                 sids = set(Communication.objects.filter(campaign_id=campaign_id).values_list("twilio_sid", flat=True))
             connection.set_schema_to_public()
     finally:
@@ -307,23 +285,23 @@ def test_a_campaign_is_queued_in_groups_and_each_message_sent_once(
 
 
 def test_a_campaign_over_a_pool_sends_from_each_number_at_its_own_pace(
-    live_alpha: TenantSetup,
+    committed_alpha: TenantSetup,
     platform_processes: PlatformProcesses,
     sandbox_log: SandboxLog,
     django_db_blocker: DjangoDbBlocker,
 ) -> None:
     pool, count = ["+14155550621", "+14155550622", "+14155550623", "+14155550624"], 16
     with django_db_blocker.unblock():
-        account = TwilioAccount.objects.get(tenant=live_alpha.tenant)
-        with tenant_context(live_alpha.tenant):
+        account = TwilioAccount.objects.get(tenant=committed_alpha.tenant)
+        with tenant_context(committed_alpha.tenant):
             for number in pool:
                 sender_on_sandbox(account, number)  # long codes: 1 message/s each
         connection.set_schema_to_public()
         campaign_id = campaign_launched(
-            live_alpha, body="pooled", to_prefix="+1415558", count=count, sending={"senders": pool}
+            committed_alpha, body="pooled", to_prefix="+1415558", count=count, sending={"senders": pool}
         )
         received = all_arrived(sandbox_log, "pooled", count, platform_processes)
-        with tenant_context(live_alpha.tenant):
+        with tenant_context(committed_alpha.tenant):
             assigned = dict(
                 Communication.objects.filter(campaign_id=campaign_id).values_list("to_number", "from_number")
             )
@@ -343,13 +321,13 @@ def test_a_campaign_over_a_pool_sends_from_each_number_at_its_own_pace(
 
 
 def test_a_message_whose_task_was_lost_is_sent_once_after_the_sweep(
-    live_alpha: TenantSetup,
+    committed_alpha: TenantSetup,
     platform_processes: PlatformProcesses,
     sandbox_log: SandboxLog,
     django_db_blocker: DjangoDbBlocker,
 ) -> None:
     with django_db_blocker.unblock():
-        with tenant_context(live_alpha.tenant):
+        with tenant_context(committed_alpha.tenant):
             # Pending with no task anywhere: its worker died holding it, or Redis lost its data.
             lost = Communication.objects.create(
                 channel=Communication.Channel.SMS,
@@ -364,7 +342,7 @@ def test_a_message_whose_task_was_lost_is_sent_once_after_the_sweep(
 
         first_sweep = requeue_stalled_communications()
         sent = eventually(
-            lambda: m if (m := status_of(live_alpha, lost.pk)).twilio_sid else None,
+            lambda: m if (m := status_of(committed_alpha, lost.pk)).twilio_sid else None,
             "the orphan sent",
             platform_processes,
         )
@@ -377,11 +355,11 @@ def test_a_message_whose_task_was_lost_is_sent_once_after_the_sweep(
 
 
 def test_a_sender_left_pending_is_checked_again_from_beat(
-    live_alpha: TenantSetup, platform_processes: PlatformProcesses, django_db_blocker: DjangoDbBlocker
+    committed_alpha: TenantSetup, platform_processes: PlatformProcesses, django_db_blocker: DjangoDbBlocker
 ) -> None:
     with django_db_blocker.unblock():
-        account = TwilioAccount.objects.get(tenant=live_alpha.tenant)
-        with tenant_context(live_alpha.tenant):
+        account = TwilioAccount.objects.get(tenant=committed_alpha.tenant)
+        with tenant_context(committed_alpha.tenant):
             number = "+14155550401"
             buy_on_sandbox(account, number)
             # As if its check had run out of retries while Twilio was down: pending, with no task left. (Registering
@@ -392,7 +370,7 @@ def test_a_sender_left_pending_is_checked_again_from_beat(
         queued = verify_pending_senders()
 
         def verified() -> SenderNumber | None:
-            with tenant_context(live_alpha.tenant):
+            with tenant_context(committed_alpha.tenant):
                 found = SenderNumber.objects.get(pk=sender.pk)
             return found if found.status == SenderNumber.Status.VERIFIED else None
 

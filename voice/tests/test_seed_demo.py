@@ -3,11 +3,15 @@ import xml.etree.ElementTree as ET
 from typing import Any
 
 import pytest
+import requests
+from django.conf import settings
 from django.core.management import CommandError, call_command
 from django_tenants.utils import tenant_context
+from twilio.rest import Client
 
-from sandbox.twilio import SandboxServer
+from sandbox.twilio import SandboxHttpClient, SandboxServer
 from telephony import demo
+from telephony.inbound.models import CallFlow, NumberSettings
 from telephony.models import SenderNumber
 from telephony.registry.models import TwilioAccount
 from tenants.db import connection
@@ -66,6 +70,7 @@ def test_seeded_messages_and_their_variables(alpha: TenantSetup) -> None:
         "created: Appointment Reminder",
         "created: Payment Due Notice",
         "default sender: +15005550006 (verified)",
+        "inbound: +15005550006 answers with the demo menu",
     ]
     with tenant_context(alpha.tenant):
         sender = SenderNumber.objects.get(is_default=True)
@@ -106,6 +111,7 @@ def test_seeding_twice_keeps_three_messages_and_the_number(alpha: TenantSetup, b
         "kept: Appointment Reminder",
         "kept: Payment Due Notice",
         "default sender: +15005550006 (verified)",
+        "inbound: +15005550006 answers with the demo menu",
     ]
 
 
@@ -119,7 +125,10 @@ def test_a_restarted_sandbox_gives_the_demo_a_new_subaccount(alpha: TenantSetup)
 
     account = TwilioAccount.objects.get(tenant=alpha.tenant)
     assert account.is_usable and account.account_sid != "AC" + "e" * 32
-    assert out.splitlines()[-1] == "default sender: +15005550006 (verified)"
+    assert out.splitlines()[-2:] == [
+        "default sender: +15005550006 (verified)",
+        "inbound: +15005550006 answers with the demo menu",
+    ]
 
 
 def test_unknown_tenant_is_refused(alpha: TenantSetup) -> None:
@@ -142,4 +151,27 @@ def test_with_live_twilio_nothing_is_bought_and_a_worker_checks_the_number(alpha
 
     out = seed("alpha")
 
-    assert out.splitlines()[-1] == "default sender: +15005550006 (pending)"
+    assert out.splitlines()[-2] == "default sender: +15005550006 (pending)"
+
+
+def test_the_demo_number_answers_calls_with_the_demo_menu_once_seeded(
+    alpha: TenantSetup, twilio_sandbox: SandboxServer
+) -> None:
+    out = seed("alpha")
+    seed("alpha")  # again: nothing is made twice
+
+    with tenant_context(alpha.tenant):
+        menus = list(CallFlow.objects.filter(name="Demo menu"))
+        number_settings = NumberSettings.objects.get(phone_number=DEMO_SENDER)
+    connection.set_schema_to_public()
+    owned = requests.get(f"{twilio_sandbox.base_url}/sandbox/numbers", params={"phone_number": DEMO_SENDER}, timeout=10)
+    (held,) = owned.json()["numbers"]
+    master = Client(
+        settings.TWILIO_ACCOUNT_SID, settings.TWILIO_AUTH_TOKEN, http_client=SandboxHttpClient(twilio_sandbox.base_url)
+    )
+    number = master.api.v2010.accounts(held["account_sid"]).incoming_phone_numbers(held["sid"]).fetch()
+    assert f"inbound: {DEMO_SENDER} answers with the demo menu" in out
+    assert len(menus) == 1 and number_settings.call_flow_id == menus[0].pk
+    assert sorted(menus[0].options) == ["1", "2"]
+    assert number.voice_url == f"http://{alpha.host}:8000/webhooks/twilio/voice/"
+    assert number.sms_url == f"http://{alpha.host}:8000/webhooks/twilio/sms/"

@@ -199,7 +199,10 @@ def update_call(api: ApiContext, request: Request, caller: Account, account_sid:
             call.url, call.method, call.twiml = new_url, method, new_twiml
             if fallback_url:
                 call.fallback_url, call.fallback_method = fallback_url, fallback_method
-            api.engine.redirect(call)
+            if call.direction == "inbound":
+                call.redirect_to = (new_url, method, new_twiml)  # the simulator follows it before the next verb
+            else:
+                api.engine.redirect(call)
         call.updated = time.time()
         body = call_json(call)
     api.engine.emit(outgoing)

@@ -45,6 +45,8 @@ class Response:
     status: int
     body: dict[str, Any] | None
     headers: dict[str, str] = field(default_factory=dict)
+    raw: bytes | None = None  # a non-JSON body (recording media), sent as is with content_type
+    content_type: str | None = None
 
 
 Handler = Callable[..., Response]

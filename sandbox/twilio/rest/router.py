@@ -1,7 +1,7 @@
 """The sandbox's Twilio REST API: a table from path and method to handler.
 
 Each handler is a plain function ``(api, request, caller, *path_groups) -> Response`` in accounts,
-messages, calls or phone_numbers, so routing stays a table.
+messages, calls, recordings or phone_numbers, so routing stays a table.
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ from . import accounts as api_accounts
 from . import calls as api_calls
 from . import messages as api_messages
 from . import phone_numbers as api_numbers
+from . import recordings as api_recordings
 from .common import ApiContext, Handler, Request, Response
 
 
@@ -46,6 +47,20 @@ class TwilioApi(ApiContext):
                 re.compile(rf"{root}/([^/]+)/Calls/([^/]+)\.json$"),
                 {"GET": api_calls.fetch_call, "POST": api_calls.update_call, "DELETE": api_calls.delete_call},
             ),
+            (
+                re.compile(rf"{root}/([^/]+)/Calls/([^/]+)/Recordings\.json$"),
+                {"GET": api_recordings.list_call_recordings},
+            ),
+            (
+                re.compile(rf"{root}/([^/]+)/Calls/([^/]+)/Recordings/([^/]+)\.json$"),
+                {"GET": api_recordings.fetch_call_recording, "DELETE": api_recordings.delete_call_recording},
+            ),
+            (re.compile(rf"{root}/([^/]+)/Recordings\.json$"), {"GET": api_recordings.list_recordings}),
+            (
+                re.compile(rf"{root}/([^/]+)/Recordings/([^/.]+)\.json$"),
+                {"GET": api_recordings.fetch_recording, "DELETE": api_recordings.delete_recording},
+            ),
+            (re.compile(rf"{root}/([^/]+)/Recordings/([^/.]+)(\.wav|\.mp3)?$"), {"GET": api_recordings.fetch_media}),
             (
                 re.compile(rf"{root}/([^/]+)/IncomingPhoneNumbers(?:/(Local|Mobile|TollFree))?\.json$"),
                 {"GET": api_numbers.list_numbers, "POST": api_numbers.buy_number},

@@ -19,6 +19,7 @@ from twilio.rest import Client
 
 from sandbox.twilio import SandboxHttpClient, SandboxServer, Timing
 from sandbox.twilio.tests.support import Control, Receiver, Tenant, receiver_handler
+from sandbox.twilio.tests.twiml_app import TwimlApp, serve
 
 
 @pytest.fixture(scope="session")
@@ -77,3 +78,9 @@ def tenant(master: Client, make_client: Callable[..., Client]) -> Tenant:
     account = master.api.accounts.create(friendly_name=f"tenant-{uuid.uuid4().hex[:8]}")
     assert account.sid is not None and account.auth_token is not None
     return Tenant(account.sid, account.auth_token, make_client(account.sid, account.auth_token))
+
+
+@pytest.fixture
+def twiml_app() -> Iterator[TwimlApp]:
+    """A fresh scripted TwiML web application for one test (see twiml_app.py)."""
+    yield from serve()

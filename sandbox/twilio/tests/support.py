@@ -13,11 +13,15 @@ from urllib.parse import parse_qs, urlsplit
 import requests
 from twilio.rest import Client
 
+from sandbox.twilio.tests.twiml_app import TwimlApp
 from testsupport.wait import wait_until
 
 DEADLINE = 10.0  # generous: the suite runs on a loaded 2-core machine
 
 TWIML_OK = "<Response><Say>Hello from the receiver</Say></Response>"
+# A document that records and then carries on at /twiml/ok (for simulated inbound calls).
+TWIML_RECORD = '<Response><Record action="/twiml/ok" maxLength="5"/></Response>'
+CALLER = "+14155550100"  # a San Francisco number: FromCity SAN FRANCISCO, FromState CA, FromZip 94103
 
 
 @dataclass
@@ -45,6 +49,7 @@ class Receiver:
     """A local webhook target. Paths choose the answer:
 
     /twiml/ok...    200 text/xml with a valid <Response>     /twiml/500...   500
+    /twiml/record.. 200 text/xml: <Record>, then /twiml/ok
     /twiml/bad...   200 text/xml that does not parse        /twiml/json...  200 application/json
     /status/500...  500 (a failing status callback)         anything else   200, empty
     """
@@ -105,6 +110,8 @@ def receiver_handler(receiver: Receiver) -> type[BaseHTTPRequestHandler]:
         def _answer(path: str) -> tuple[int, str, bytes]:
             if path.startswith("/twiml/ok"):
                 return 200, "text/xml", TWIML_OK.encode()
+            if path.startswith("/twiml/record"):
+                return 200, "text/xml", TWIML_RECORD.encode()
             if path.startswith("/twiml/500") or path.startswith("/status/500"):
                 return 500, "text/plain", b"boom"
             if path.startswith("/twiml/bad"):
@@ -130,6 +137,19 @@ class Control:
         response.raise_for_status()
         return response.json()
 
+    def inbound_call(self, **body: Any) -> Any:
+        """POST /sandbox/inbound-calls (from_ for "from"); the simulated call's result."""
+        if "from_" in body:
+            body["from"] = body.pop("from_")
+        body.setdefault("from", CALLER)
+        return self.post("/sandbox/inbound-calls", body)
+
+    def inbound_message(self, **body: Any) -> Any:
+        if "from_" in body:
+            body["from"] = body.pop("from_")
+        body.setdefault("from", CALLER)
+        return self.post("/sandbox/inbound-messages", body)
+
     def log(self, name: str, since: int = 0) -> list[dict[str, Any]]:
         """Every entry of a /sandbox/ log from `since` on, following the `next` cursor."""
         items: list[dict[str, Any]] = []
@@ -149,3 +169,11 @@ class Tenant:
     sid: str
     auth_token: str
     client: Client
+
+
+def line(tenant: Tenant, app: TwimlApp, twiml: str, **settings: Any) -> str:
+    """A San Francisco number of the tenant whose VoiceUrl serves `twiml` at /voice; returns the number."""
+    app.route("/voice", twiml)
+    number = tenant.client.incoming_phone_numbers.create(area_code="415", voice_url=app.url("/voice"), **settings)
+    assert number.phone_number is not None
+    return number.phone_number

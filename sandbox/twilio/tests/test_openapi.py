@@ -83,6 +83,18 @@ def exercise_every_endpoint(
     client.incoming_phone_numbers.local.list()
     client.incoming_phone_numbers(number.sid).delete()
 
+    # A simulated inbound call leaves a recording; an inbound message is a Message too.
+    line = client.incoming_phone_numbers.create(area_code="415", voice_url=receiver.unique("/twiml/record"))
+    inbound = control.inbound_call(to=line.phone_number, record_seconds=2)
+    [recording_sid] = inbound["recordings"]
+    client.recordings(recording_sid).fetch()
+    client.recordings.list(call_sid=inbound["sid"], page_size=5)
+    client.calls(inbound["sid"]).recordings.list()
+    client.calls(inbound["sid"]).recordings(recording_sid).fetch()
+    client.calls(inbound["sid"]).fetch()
+    client.messages(control.inbound_message(to=line.phone_number, body="in")["sid"]).fetch()
+    client.recordings(recording_sid).delete()
+
     caller_id = control.post("/sandbox/caller-ids", {"account_sid": sub.sid, "phone_number": "+14155550188"})
     client.outgoing_caller_ids.list(phone_number="+14155550188")
     client.outgoing_caller_ids.list(page_size=1)
@@ -155,6 +167,11 @@ def test_every_response_matches_the_spec(
         ("GET", "/{AccountSid}/AvailablePhoneNumbers/{CountryCode}/Mobile.json", 200),
         ("GET", "/{AccountSid}/OutgoingCallerIds.json", 200),
         ("GET", "/{AccountSid}/OutgoingCallerIds/{Sid}.json", 200),
+        ("GET", "/{AccountSid}/Recordings.json", 200),
+        ("GET", "/{AccountSid}/Recordings/{Sid}.json", 200),
+        ("DELETE", "/{AccountSid}/Recordings/{Sid}.json", 204),
+        ("GET", "/{AccountSid}/Calls/{CallSid}/Recordings.json", 200),
+        ("GET", "/{AccountSid}/Calls/{CallSid}/Recordings/{Sid}.json", 200),
     }
     assert expected <= set(covered), sorted(expected - set(covered))
     statuses = Counter(r["status"] for r in ours)

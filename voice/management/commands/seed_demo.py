@@ -2,7 +2,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from telephony.demo import DemoSetupError, demo_sender_seed
+from telephony.demo import DemoSetupError, demo_inbound_seed, demo_sender_seed
 from telephony.registry.provisioning import TwilioUnavailable
 from tenants.commands import customer_tenant_or_error
 from voice.demo import demo_messages_seed
@@ -29,3 +29,8 @@ class Command(BaseCommand):
         except (DemoSetupError, TwilioUnavailable) as exc:
             raise CommandError(f"The default sender {DEMO_SENDER} is not set up: {exc}") from exc
         self.stdout.write(f"default sender: {sender.phone_number} ({sender.status})")
+        try:
+            number = demo_inbound_seed(tenant=tenant, sender=sender)
+        except DemoSetupError as exc:
+            raise CommandError(f"Inbound calls to {DEMO_SENDER} are not set up: {exc}") from exc
+        self.stdout.write(f"inbound: {number} answers with the demo menu")

@@ -1,0 +1,85 @@
+"""The public registry of phone numbers: which tenant a number Twilio called belongs to.
+
+A number is routed to a tenant once Twilio has confirmed that the tenant's account owns it
+(telephony.verification). Twilio is the judge of who owns a number: when it confirms another tenant's
+account, the number has left the first one's, and the route moves. The unique constraint keeps a number
+to one tenant even when two claim it at once.
+"""
+
+import structlog
+from django.core.cache import caches
+from django.db import IntegrityError, transaction
+
+from telephony.registry.models import PhoneNumberRoute, TwilioAccount
+from tenants.freshness import KEEP_SECONDS, generation, still_current
+from tenants.models import Tenant
+
+logger = structlog.get_logger(__name__)
+
+# Webhooks look the number up on every request: a process keeps the answer this long. A released or
+# moved number is forgotten at once in the process that changed it, within this time everywhere else.
+ROUTE_CACHE_SECONDS = 30
+_NOT_ROUTED = 0
+
+
+def _cache_key(phone_number: str) -> str:
+    return f"number-route:{phone_number}"
+
+
+def number_route_claim(*, tenant: Tenant, phone_number: str) -> PhoneNumberRoute:
+    """Routes the number to the tenant, whose Twilio account Twilio has just confirmed owns it."""
+    with transaction.atomic():
+        try:
+            with transaction.atomic():
+                route, _ = PhoneNumberRoute.objects.get_or_create(
+                    phone_number=phone_number, defaults={"tenant": tenant}
+                )
+        except IntegrityError:  # claimed at the same moment by another confirmation
+            route = PhoneNumberRoute.objects.get(phone_number=phone_number)
+        route = PhoneNumberRoute.objects.select_for_update().get(pk=route.pk)
+        if route.tenant_id != tenant.pk:
+            logger.warning("number_route_moved", phone_number=phone_number, from_tenant_id=route.tenant_id)
+            route.tenant = tenant
+            route.save(update_fields=["tenant"])
+    caches["process"].delete(_cache_key(phone_number))
+    return route
+
+
+def number_route_release(*, tenant: Tenant, phone_number: str) -> None:
+    PhoneNumberRoute.objects.filter(tenant=tenant, phone_number=phone_number).delete()
+    caches["process"].delete(_cache_key(phone_number))
+
+
+def tenant_for_number(phone_number: str) -> Tenant | None:
+    """The tenant the number is routed to, or None."""
+    key = _cache_key(phone_number)
+    tenant_id = caches["process"].get(key)
+    if tenant_id is None:
+        route = PhoneNumberRoute.objects.filter(phone_number=phone_number).only("tenant_id").first()
+        tenant_id = route.tenant_id if route else _NOT_ROUTED
+        caches["process"].set(key, tenant_id, ROUTE_CACHE_SECONDS)
+    return _routed_tenant(tenant_id) if tenant_id != _NOT_ROUTED else None
+
+
+def _tenant_key(tenant_id: int) -> str:
+    return f"routed-tenant:{tenant_id}"
+
+
+def _routed_tenant(tenant_id: int) -> Tenant | None:
+    """The tenant row, kept by the process until the tenant changes (tenants.freshness); each caller gets its own
+    copy."""
+    kept = caches["process"].get(_tenant_key(tenant_id))
+    if kept is not None and still_current(kept[0].schema_name, kept[1]):
+        return kept[0]
+    tenant = Tenant.objects.filter(pk=tenant_id).first()
+    if tenant is not None:
+        caches["process"].set(_tenant_key(tenant_id), (tenant, generation(tenant.schema_name)), KEEP_SECONDS)
+    return tenant
+
+
+def tenant_for_account_sid(account_sid: str) -> Tenant | None:
+    """The tenant whose Twilio account this is: for callbacks that carry no number (recordings)."""
+    if not account_sid:
+        return None
+    account = TwilioAccount.objects.filter(account_sid=account_sid).select_related("tenant").first()
+    return account.tenant if account else None
