@@ -81,7 +81,14 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import _scratch  # noqa: E402
 from _scratch import REPO_ROOT, say, verdict  # noqa: E402
-from _sms_rig import database_backends_cpu_seconds, descendants, free_port, host_cpu_ticks, tree_cpu_seconds  # noqa: E402
+from _sms_rig import (  # noqa: E402
+    Process,
+    database_backends_cpu_seconds,
+    descendants,
+    free_port,
+    host_cpu_ticks,
+    tree_cpu_seconds,
+)
 
 SCRATCH_DB = "switchboard_bench_inbound"
 SCRATCH_DB_MANY = "switchboard_bench_inbound_many"
@@ -371,7 +378,7 @@ async def _paced(port: int, requests: list[bytes], concurrency: int, expected: b
 # --- the web servers ---------------------------------------------------------------------------------
 
 
-class Server:
+class Server(Process):
     """gunicorn on one scratch database, in its own session, its output in a log file."""
 
     def __init__(
@@ -387,9 +394,8 @@ class Server:
     ) -> None:
         from django.conf import settings
 
-        self.name, self.database, self.cwd = name, database, cwd
+        self.database, self.cwd = database, cwd
         self.port = free_port()
-        self.log_path = log_dir / f"{name}.log"
         self.argv = self._command(argv_tail)
         env = {
             **os.environ,
@@ -404,11 +410,7 @@ class Server:
             "SITE_SCHEME": settings.SITE_SCHEME,
             "BASE_DOMAIN": settings.BASE_DOMAIN,
         }
-        self._log = self.log_path.open("wb")
-        self.popen = subprocess.Popen(
-            self.argv, cwd=cwd, env=env, stdout=self._log, stderr=subprocess.STDOUT, start_new_session=True
-        )
-        self.pid = self.popen.pid
+        super().__init__(name, self.argv, env, log_dir, cwd=cwd)
 
     def _command(self, argv_tail: list[str]) -> list[str]:
         from testsupport.processes import web_command
@@ -437,28 +439,6 @@ class Server:
 
     def worker_pids(self) -> list[int]:
         return descendants(self.pid)
-
-    def stop(self) -> None:
-        left = descendants(self.pid) if self.popen.poll() is None else []
-        if self.popen.poll() is None:
-            self.popen.send_signal(signal.SIGTERM)
-            try:
-                self.popen.wait(20)
-            except subprocess.TimeoutExpired:
-                self.popen.kill()
-                self.popen.wait(5)
-        for pid in left:
-            try:
-                os.kill(pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
-        self._log.close()
-
-    def tail(self, lines: int = 30) -> str:
-        try:
-            return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
-        except OSError:
-            return ""
 
 
 def _per_pid_cpu(pids: list[int]) -> dict[int, float]:
