@@ -44,6 +44,13 @@ def _validated(serializer_class: type[serializers.Serializer], request: Request,
     return dict(payload.validated_data)
 
 
+NOTIFY_RESPONSES = {
+    202: NotificationSerializer,
+    409: OpenApiResponse(description="Cancelled, completed or past."),
+    422: OpenApiResponse(description="Refused (opted out, daily limit, no sender...)."),
+}
+
+
 class AppointmentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
     """Appointments, soonest first. Booking one sends its confirmation SMS (a refusal, such as an opted-out
     number, is recorded on the notification, not answered here); reminders go out at the settings' offsets.
@@ -92,28 +99,12 @@ class AppointmentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, views
             raise DomainError(notification.current_reason, code="notification-refused", status=422)
         return Response(NotificationSerializer(notification).data, status=status.HTTP_202_ACCEPTED)
 
-    @extend_schema(
-        request=None,
-        responses={
-            202: NotificationSerializer,
-            409: OpenApiResponse(description="Cancelled, completed or past."),
-            422: OpenApiResponse(description="Refused (opted out, daily limit, no sender...)."),
-        },
-        summary="Send the confirmation SMS now",
-    )
+    @extend_schema(request=None, responses=NOTIFY_RESPONSES, summary="Send the confirmation SMS now")
     @action(detail=True, methods=["post"])
     def confirmation(self, request: Request, pk: str) -> Response:
         return self._notify(Notification.Kind.CONFIRMATION)
 
-    @extend_schema(
-        request=None,
-        responses={
-            202: NotificationSerializer,
-            409: OpenApiResponse(description="Cancelled, completed or past."),
-            422: OpenApiResponse(description="Refused (opted out, daily limit, no sender...)."),
-        },
-        summary="Send a reminder SMS now",
-    )
+    @extend_schema(request=None, responses=NOTIFY_RESPONSES, summary="Send a reminder SMS now")
     @action(detail=True, methods=["post"])
     def reminder(self, request: Request, pk: str) -> Response:
         return self._notify(Notification.Kind.REMINDER)
