@@ -52,7 +52,10 @@ TENANT_APPS = [
     "telephony",
     "telephony.inbound",
     "telephony.appointments",
+    "telephony.numbers",
     "voice",
+    "voice.agents",
+    "voice.conversations",
 ]
 INSTALLED_APPS = SHARED_APPS + [app for app in TENANT_APPS if app not in SHARED_APPS]
 
@@ -282,3 +285,141 @@ TWILIO_SANDBOX_HTTP_CLIENT = "sandbox.twilio.client.SandboxHttpClient"
 # ones `manage.py run_sandbox` serves, so leaving them out cannot make the two disagree.
 TWILIO_ACCOUNT_SID = env("TWILIO_ACCOUNT_SID", default="AC" + "0" * 32)
 TWILIO_AUTH_TOKEN = env("TWILIO_AUTH_TOKEN", default="sandbox-auth-token" if TWILIO_MODE == "sandbox" else "")
+
+# --- agents ---
+# Whether agents may use the project's fake LLM server (providers "fake", "fake-anthropic"): development, the
+# sandbox and tests. Off in a live deployment, where those providers are refused and the default must be real.
+LLM_FAKE_ENABLED = env.bool("LLM_FAKE_ENABLED", default=DEBUG or TWILIO_MODE == "sandbox")
+# What a call runs with when neither its number nor its tenant names an agent (voice/agents/config.py holds
+# the full set of fields; these override them). "fake" is the project's fake LLM server and needs no key; a
+# real provider uses the tenant's own key.
+AGENT_DEFAULTS = {
+    "name": env("AGENT_DEFAULT_NAME", default="Default assistant"),
+    "llm_provider": env("AGENT_DEFAULT_LLM_PROVIDER", default="fake" if LLM_FAKE_ENABLED else "openai"),
+    "llm_model": env("AGENT_DEFAULT_LLM_MODEL", default="fake-model" if LLM_FAKE_ENABLED else "gpt-4.1-mini"),
+    "language": "en-US",
+    "tts_provider": "Google",
+    "transcription_provider": "Deepgram",
+}
+# Each process keeps agent configurations in memory and rereads Redis's version key at most this often, so a
+# saved change is in use everywhere within this many seconds (plus one Redis read).
+AGENT_CONFIG_CHECK_SECONDS = env.float("AGENT_CONFIG_CHECK_SECONDS", default=0.25)
+
+# --- llm ---
+# The project's fake LLM server (sandbox/llm, `manage.py run_fake_llm`, started by bin/run): provider "fake"
+# reaches it with the openai SDK at LLM_FAKE_BASE_URL/openai/v1, "fake-anthropic" with the anthropic SDK at
+# LLM_FAKE_BASE_URL/anthropic. Its lane is the API key sent, so any key works; LLM_FAKE_API_KEY is the default.
+LLM_FAKE_BASE_URL = env("LLM_FAKE_BASE_URL", default="http://127.0.0.1:8098")
+LLM_FAKE_API_KEY = env("LLM_FAKE_API_KEY", default="fake-llm-key")
+# Each request's own timeout (LLMRequest.timeout_seconds) bounds the time to its first token and every gap
+# after; connecting to the provider may take at most this much of it.
+LLM_CONNECT_TIMEOUT_SECONDS = env.float("LLM_CONNECT_TIMEOUT_SECONDS", default=3.0)
+# Where OpenRouter is reached when a tenant's credential names no base URL, and how the platform names itself
+# to it (OpenRouter's HTTP-Referer attribution).
+LLM_OPENROUTER_BASE_URL = env("LLM_OPENROUTER_BASE_URL", default="https://openrouter.ai/api/v1")
+LLM_APP_URL = env("LLM_APP_URL", default=f"{SITE_SCHEME}://{BASE_DOMAIN}")
+
+# --- numbers ---
+# Where a bought number's calls, SMS and call statuses go: "tenant" (the tenant's own host) or "public" (the
+# public host, which finds the tenant by the number called).
+NUMBERS_WEBHOOK_HOST = env("NUMBERS_WEBHOOK_HOST", default="tenant")
+# Monthly rental per number, by "<country>:<type>", in NUMBERS_CURRENCY: Twilio's list prices (the REST API the
+# platform uses has no price for a number; the Pricing API is not reached). Others cost NUMBERS_DEFAULT_MONTHLY_COST.
+NUMBERS_CURRENCY = "USD"
+NUMBERS_MONTHLY_COSTS = {
+    "US:local": "1.15",
+    "US:toll_free": "2.15",
+    "CA:local": "1.15",
+    "CA:toll_free": "2.15",
+    "GB:local": "1.15",
+    "GB:mobile": "1.15",
+    "GB:toll_free": "2.15",
+    "DE:local": "1.15",
+    "DE:mobile": "3.00",
+    "DE:toll_free": "17.00",
+    "AU:local": "3.00",
+    "AU:mobile": "6.50",
+    "AU:toll_free": "16.00",
+}
+NUMBERS_DEFAULT_MONTHLY_COST = env("NUMBERS_DEFAULT_MONTHLY_COST", default="2.00")
+SPECTACULAR_SETTINGS["ENUM_NAME_OVERRIDES"]["PhoneNumberTypeEnum"] = "telephony.numbers.models.PhoneNumber.NumberType"  # type: ignore[index]
+CELERY_BEAT_SCHEDULE["resume-stalled-number-work"] = {
+    "task": "telephony.numbers.tasks.resume_stalled_number_work",
+    "schedule": 120.0,
+}
+
+# --- results ---
+# Post-call analysis (voice.conversations.analysis): attempts in all when the model's answer is malformed or its
+# provider fails for now, the wait before trying a failing provider again (times the attempt), and what each
+# attempt may take; all attempts together stay within the minute a task may take.
+ANALYSIS_MAX_ATTEMPTS = env.int("ANALYSIS_MAX_ATTEMPTS", default=3)
+ANALYSIS_RETRY_DELAY_SECONDS = env.float("ANALYSIS_RETRY_DELAY_SECONDS", default=1.0)
+ANALYSIS_MAX_TOKENS = env.int("ANALYSIS_MAX_TOKENS", default=800)
+ANALYSIS_TIMEOUT_SECONDS = env.float("ANALYSIS_TIMEOUT_SECONDS", default=15.0)
+CELERY_BEAT_SCHEDULE.update(
+    {
+        # Outbound agent calls that ended unanswered without a status save that told us (a bulk cancel).
+        "end-unanswered-agent-calls": {
+            "task": "voice.conversations.tasks.end_unanswered_agent_calls",
+            "schedule": 60.0,
+        },
+        # Analyses whose task was lost.
+        "resume-stale-analyses": {"task": "voice.conversations.tasks.resume_stale_analyses", "schedule": 300.0},
+    }
+)
+SPECTACULAR_SETTINGS["ENUM_NAME_OVERRIDES"].update(  # type: ignore[attr-defined]
+    {
+        "ConversationStatusEnum": "voice.conversations.models.Conversation.Status",
+        "ConversationDirectionEnum": "voice.conversations.models.Conversation.Direction",
+        "AnalysisStatusEnum": "voice.conversations.models.ConversationAnalysis.Status",
+        "SentimentEnum": "voice.conversations.models.ConversationAnalysis.Sentiment",
+        "EndReasonEnum": "voice.conversations.models.Conversation.EndReason",
+        "TurnRoleEnum": "voice.conversations.models.Turn.Role",
+        # A transcript turn's role made the users' and API keys' role one of two enums named "role".
+        "RoleEnum": "tenants.accounts.roles.Role",
+    }
+)
+
+# --- billing ---
+# sandbox (the Stripe double in sandbox/stripe/ at STRIPE_SANDBOX_URL, started by `python -m sandbox.stripe`) or
+# live (api.stripe.com). The same stripe library either way; only its base address changes.
+STRIPE_MODE = env("STRIPE_MODE", default="sandbox")
+STRIPE_SANDBOX_URL = env("STRIPE_SANDBOX_URL", default="http://127.0.0.1:8097")
+STRIPE_SECRET_KEY = env("STRIPE_SECRET_KEY", default="sk_test_sandbox" if STRIPE_MODE == "sandbox" else "")
+STRIPE_WEBHOOK_SECRET = env("STRIPE_WEBHOOK_SECRET", default="whsec_sandbox" if STRIPE_MODE == "sandbox" else "")
+STRIPE_WEBHOOK_TOLERANCE_SECONDS = env.int("STRIPE_WEBHOOK_TOLERANCE_SECONDS", default=300)
+# Each Stripe API request's limit (a sync holds the tenant's billing lock while it reads).
+STRIPE_REQUEST_TIMEOUT_SECONDS = env.float("STRIPE_REQUEST_TIMEOUT_SECONDS", default=10.0)
+# past_due this long -> the tenant is suspended; canceled this long -> its numbers are released.
+BILLING_GRACE_PERIOD_DAYS = env.int("BILLING_GRACE_PERIOD_DAYS", default=7)
+BILLING_NUMBER_RETENTION_DAYS = env.int("BILLING_NUMBER_RETENTION_DAYS", default=30)
+# Auto-provisioning of a plan's numbers: a failed attempt is tried again after this, doubling, up to the maximum.
+BILLING_PROVISIONING_RETRY_SECONDS = env.int("BILLING_PROVISIONING_RETRY_SECONDS", default=60)
+BILLING_PROVISIONING_RETRY_MAX_SECONDS = env.int("BILLING_PROVISIONING_RETRY_MAX_SECONDS", default=6 * 3600)
+# Report each day's minutes and SMS segments to Stripe as meter events (Stripe Billing meters) when on.
+BILLING_METERED_REPORTING = env.bool("BILLING_METERED_REPORTING", default=False)
+BILLING_METER_EVENT_MINUTES = env("BILLING_METER_EVENT_MINUTES", default="switchboard_minutes")
+BILLING_METER_EVENT_SEGMENTS = env("BILLING_METER_EVENT_SEGMENTS", default="switchboard_sms_segments")
+CELERY_BEAT_SCHEDULE.update(
+    {
+        "billing-enforce-subscriptions": {"task": "billing.tasks.enforce_subscriptions", "schedule": 300.0},
+        "billing-provision-due": {"task": "billing.tasks.provision_due", "schedule": 60.0},
+        "billing-report-usage": {"task": "billing.tasks.report_usage", "schedule": 3600.0},
+    }
+)
+
+# --- live ---
+# Where Twilio opens a call's ConversationRelay socket: {scheme}://{tenant host}[:port]{path}, served by uvicorn
+# (`uvicorn config.asgi:application`, started by bin/run). Behind a TLS proxy: wss and no port (0).
+CONVERSATION_RELAY_SCHEME = env("CONVERSATION_RELAY_SCHEME", default="wss" if SITE_SCHEME == "https" else "ws")
+CONVERSATION_RELAY_PORT = env.int("CONVERSATION_RELAY_PORT", default=8001)
+CONVERSATION_RELAY_PATH = "/ws/conversation-relay/"
+# What one model answer may take to its first token (and between tokens) before the fallback model is tried.
+CONVERSATION_LLM_TIMEOUT_SECONDS = env.float("CONVERSATION_LLM_TIMEOUT_SECONDS", default=8.0)
+# How long a conversation's end (`end`, the hand-on to the results) waits for its queued writes to the database.
+CONVERSATION_WRITES_TIMEOUT_SECONDS = env.float("CONVERSATION_WRITES_TIMEOUT_SECONDS", default=5.0)
+# A bare echo socket at /ws/echo/ on the same server: the baseline of bench/agent_turns.py, off in production.
+CONVERSATION_ECHO_SOCKET = env.bool("CONVERSATION_ECHO_SOCKET", default=False)
+# A transfer to a human rings this long, then the caller may leave a voicemail of at most this long.
+CONVERSATION_TRANSFER_RING_SECONDS = env.int("CONVERSATION_TRANSFER_RING_SECONDS", default=25)
+CONVERSATION_VOICEMAIL_SECONDS = env.int("CONVERSATION_VOICEMAIL_SECONDS", default=120)

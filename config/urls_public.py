@@ -5,6 +5,7 @@ from django.contrib import admin
 from django.urls import include, path
 from rest_framework.routers import SimpleRouter
 
+from billing import urls as billing_urls
 from config.health import healthz, readyz
 from telephony.inbound import urls as inbound_urls
 from tenants.api import StaffTenantViewSet
@@ -18,6 +19,7 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/v1/", include(staff_router.urls)),
     *inbound_urls.webhook_urlpatterns,
+    *billing_urls.public_urlpatterns,
 ]
 
 handler404 = "config.rest.not_found"

@@ -1,4 +1,4 @@
-"""The demo tenant's default sender (`manage.py seed_demo`).
+"""The demo tenant's default sender, its menu and its assistant (`manage.py seed_demo`).
 
 With the built-in sandbox the demo's subaccount buys the number there and the sender is verified at once,
 so the demo can send as soon as it runs. With live Twilio nothing is bought: the number is registered and a
@@ -20,6 +20,8 @@ from telephony.services import sender_number_register
 from telephony.verification import sender_number_verify
 from tenants.hosts import tenant_base_url
 from tenants.models import Tenant
+from voice.agents.models import Agent
+from voice.agents.services import agent_create
 
 # bin/run and docker compose start the sandbox alongside seed_demo: how long it may take to answer.
 SANDBOX_WAIT_SECONDS = 30
@@ -88,7 +90,7 @@ def _subaccount_in_sandbox(tenant: Tenant) -> TwilioAccount:
 
 def demo_inbound_seed(*, tenant: Tenant, sender: SenderNumber) -> str:
     """What the demo's number does when called or texted: a menu (1: opening hours, 2: the front desk, then
-    voicemail when nobody answers) and an auto-reply; with the sandbox, Twilio's webhooks point at the
+    voicemail when nobody answers, 3: the demo's AI assistant) and an auto-reply; with the sandbox, Twilio's webhooks point at the
     tenant's host, so `manage.py sandbox_call` rings it. Seeding again keeps flows that are there."""
     with tenant_context(tenant):
         if not CallFlow.objects.filter(name="Demo menu").exists():
@@ -99,8 +101,8 @@ def demo_inbound_seed(*, tenant: Tenant, sender: SenderNumber) -> str:
                 name="Demo menu",
                 kind="menu",
                 text="Good {time_of_day}, thank you for calling Demo Clinic. Press 1 for our opening hours, "
-                "or 2 for the front desk.",
-                options={"1": hours.pk, "2": desk.pk},
+                "2 for the front desk, or 3 to talk to our assistant.",
+                options={"1": hours.pk, "2": desk.pk, "3": _demo_assistant_flow().pk},
                 next_flow=voicemail,
             )
             NumberSettings.objects.update_or_create(
@@ -119,6 +121,24 @@ def demo_inbound_seed(*, tenant: Tenant, sender: SenderNumber) -> str:
             if not configured.ok:
                 raise DemoSetupError(f"The demo's number could not be pointed at the platform: {configured.message}")
     return sender.phone_number
+
+
+def _demo_assistant_flow() -> CallFlow:
+    """The menu's 3: the tenant's default agent, on the fake LLM (`sandbox_call --digits 3 --say "Hello"`)."""
+    if not Agent.objects.filter(is_default=True).exists():
+        agent_create(
+            fields={
+                "name": "Demo assistant",
+                "system_prompt": "You are the friendly receptionist of Demo Clinic. Answer briefly; offer to "
+                "transfer the caller to the front desk when they ask for a person.",
+                "greeting": "Hello, this is the Demo Clinic assistant. How can I help?",
+                "transfer_numbers": [DEMO_DESK],
+                "analysis_categories": ["appointment", "opening hours", "other"],
+            },
+            created_by="seed_demo",
+            make_default=True,
+        )
+    return _flow(name="Demo assistant", kind="agent")
 
 
 def _flow(**fields: object) -> CallFlow:

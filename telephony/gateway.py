@@ -7,6 +7,7 @@ GatewayResult that says whether it worked, may work if retried, or never will.
 """
 
 import enum
+import json
 import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -78,6 +79,66 @@ class GatewayResult:
     @property
     def ok(self) -> bool:
         return self.outcome is Outcome.SUCCESS
+
+
+@dataclass(frozen=True)
+class OfferedNumber:
+    """A number Twilio has for sale (AvailablePhoneNumbers)."""
+
+    phone_number: str
+    friendly_name: str
+    iso_country: str
+    locality: str
+    region: str
+    postal_code: str
+    capabilities: dict[str, bool]
+    address_requirements: str
+
+
+@dataclass(frozen=True)
+class OwnedNumber:
+    """One of the account's IncomingPhoneNumbers."""
+
+    sid: str
+    phone_number: str
+    friendly_name: str
+    capabilities: dict[str, bool]
+    voice_url: str
+
+
+# Twilio's AvailablePhoneNumbers and IncomingPhoneNumbers sub-resources by the platform's number types.
+NUMBER_TYPES = ("local", "toll_free", "mobile")
+
+
+def _capabilities(raw: Any) -> dict[str, bool]:
+    # twilio-python types capabilities as a string; Twilio sends (and the client keeps) an object with lowercase
+    # or, for some numbers, capitalised keys (SMS, MMS).
+    if not isinstance(raw, dict):
+        return {}
+    return {str(key).lower(): bool(value) for key, value in raw.items()}
+
+
+def _offered(number: Any) -> OfferedNumber:
+    return OfferedNumber(
+        phone_number=str(number.phone_number),
+        friendly_name=str(number.friendly_name or ""),
+        iso_country=str(number.iso_country or ""),
+        locality=str(number.locality or ""),
+        region=str(number.region or ""),
+        postal_code=str(number.postal_code or ""),
+        capabilities=_capabilities(number.capabilities),
+        address_requirements=str(number.address_requirements or "none"),
+    )
+
+
+def _owned(number: Any) -> OwnedNumber:
+    return OwnedNumber(
+        sid=str(number.sid),
+        phone_number=str(number.phone_number),
+        friendly_name=str(number.friendly_name or ""),
+        capabilities=_capabilities(number.capabilities),
+        voice_url=str(number.voice_url or ""),
+    )
 
 
 @dataclass(frozen=True)
@@ -159,9 +220,25 @@ class TwilioGateway:
         return cls(account_sid=settings.TWILIO_ACCOUNT_SID, auth_token=settings.TWILIO_AUTH_TOKEN)
 
     def _call(self, operation: Callable[[], T], convert: Callable[[T], Any]) -> GatewayResult:
+        """twilio-python's list methods raise a bare TwilioException("Unable to fetch page", response) for an
+        error answer: it is read back as the TwilioRestException Twilio's answer says it is, so that a list on a
+        suspended account (20005) is as permanent as any other call on it."""
         try:
             value = operation()
-        except (TwilioException, requests.RequestException) as error:
+        except TwilioRestException as error:
+            return classify(error)
+        except TwilioException as error:
+            answer = error.args[1] if len(error.args) > 1 else None
+            status = getattr(answer, "status_code", None)
+            if not isinstance(status, int):
+                return classify(error)
+            try:
+                body = json.loads(getattr(answer, "text", "") or "{}")
+            except ValueError:
+                body = {}
+            body = body if isinstance(body, dict) else {}
+            return classify(TwilioRestException(status, "", body.get("message", str(error)), body.get("code")))
+        except requests.RequestException as error:
             return classify(error)
         return GatewayResult(outcome=Outcome.SUCCESS, payload=convert(value))
 
@@ -259,6 +336,95 @@ class TwilioGateway:
                 status_callback_method="POST",
             ),
             lambda number: number.sid,
+        )
+
+    def available_numbers(
+        self,
+        *,
+        country: str,
+        number_type: str,
+        area_code: str | None = None,
+        contains: str | None = None,
+        sms_enabled: bool | None = None,
+        voice_enabled: bool | None = None,
+        mms_enabled: bool | None = None,
+        exclude_address_required: bool = False,
+        limit: int = 20,
+    ) -> GatewayResult:
+        """payload: list[OfferedNumber], what Twilio has for sale with these filters (Twilio does not page these)."""
+        resource = self._client.available_phone_numbers(country)
+        kinds: dict[str, Any] = {"local": resource.local, "toll_free": resource.toll_free, "mobile": resource.mobile}
+        filters: dict[str, Any] = {
+            name: value
+            for name, value in (
+                ("area_code", area_code),
+                ("contains", contains),
+                ("sms_enabled", sms_enabled),
+                ("voice_enabled", voice_enabled),
+                ("mms_enabled", mms_enabled),
+            )
+            if value is not None
+        }
+        if exclude_address_required:
+            filters["exclude_all_address_required"] = True
+        return self._call(
+            lambda: kinds[number_type].list(limit=limit, page_size=limit, **filters),
+            lambda offered: [_offered(number) for number in offered],
+        )
+
+    def incoming_number(self, *, phone_number: str | None = None, friendly_name: str | None = None) -> GatewayResult:
+        """payload: the account's OwnedNumber with exactly this number (or this friendly name), or None."""
+        filters = {"phone_number": phone_number} if phone_number else {"friendly_name": friendly_name}
+        return self._call(
+            lambda: self._client.incoming_phone_numbers.list(limit=LOOKUP_PAGE, **filters),
+            lambda found: next(
+                (
+                    _owned(n)
+                    for n in found
+                    if (phone_number and n.phone_number == phone_number)
+                    or (not phone_number and n.friendly_name == friendly_name)
+                ),
+                None,
+            ),
+        )
+
+    def buy_configured_number(
+        self,
+        *,
+        friendly_name: str,
+        voice_url: str,
+        sms_url: str,
+        status_callback: str,
+        phone_number: str | None = None,
+        area_code: str | None = None,
+    ) -> GatewayResult:
+        """Buys the number (or Twilio's choice in a US/CA area code) already pointed at the platform's webhooks: no
+        moment where a call finds it unconfigured. payload: the OwnedNumber."""
+        wanted = {"phone_number": phone_number} if phone_number else {"area_code": area_code}
+        return self._call(
+            lambda: self._client.incoming_phone_numbers.create(
+                **wanted,
+                friendly_name=friendly_name[:64],
+                voice_url=voice_url,
+                voice_method="POST",
+                sms_url=sms_url,
+                sms_method="POST",
+                status_callback=status_callback,
+                status_callback_method="POST",
+            ),
+            _owned,
+        )
+
+    def release_number(self, *, sid: str) -> GatewayResult:
+        """Gives the number (IncomingPhoneNumber `sid`) back to Twilio."""
+        return self._call(lambda: self._client.incoming_phone_numbers(sid).delete(), lambda deleted: deleted)
+
+    def set_subaccount_status(self, *, account_sid: str, status: str) -> GatewayResult:
+        """Suspends, reactivates or closes a subaccount ("suspended", "active", "closed"); only its owner (the
+        platform account) may. Closing is final, and Twilio releases the subaccount's numbers."""
+        return self._call(
+            lambda: self._client.api.v2010.accounts(account_sid).update(status=status),
+            lambda account: account.status,
         )
 
     def cancel_call(self, *, sid: str) -> GatewayResult:

@@ -25,6 +25,16 @@ def _read_auth_token(tenant: Tenant) -> str:
     return account.auth_token if account else settings.TWILIO_AUTH_TOKEN
 
 
+def _read_account_sid(tenant: Tenant) -> str:
+    account = TwilioAccount.objects.filter(tenant=tenant, status=TwilioAccount.Status.ACTIVE).first()
+    return account.account_sid if account else settings.TWILIO_ACCOUNT_SID
+
+
+def twilio_account_sid_for(tenant: Tenant) -> str:
+    """The Twilio account this tenant's calls run on (what Twilio names as accountSid), kept like its token."""
+    return kept(tenant.schema_name, "twilio-account-sid", lambda: _read_account_sid(tenant))
+
+
 def twilio_auth_token_for(tenant: Tenant) -> str:
     """The auth token Twilio signs this tenant's requests with: its own account's once it has one. Kept (decrypted)
     in the process's memory until the account changes (tenants.freshness); never logged."""
@@ -57,6 +67,22 @@ def is_signed_by_twilio(request: HttpRequest, tenant: Tenant, *, base_url: str |
         return True
     fresh = _read_auth_token(tenant)  # what was kept may predate a change that moved no generation
     return fresh != token and _signed_with(fresh, request, url, signature)
+
+
+def is_url_signed_by_twilio(tenant: Tenant, *, url: str, signature: str) -> bool:
+    """A request Twilio signs over its URL alone, with no parameters (the ConversationRelay socket's upgrade).
+    An empty auth token signs nothing: anyone can compute that signature."""
+    if not signature:
+        return False
+    token = twilio_auth_token_for(tenant)
+    if _url_signed_with(token, url, signature):
+        return True
+    fresh = _read_auth_token(tenant)  # what was kept may predate a change that moved no generation
+    return fresh != token and _url_signed_with(fresh, url, signature)
+
+
+def _url_signed_with(token: str, url: str, signature: str) -> bool:
+    return bool(token) and bool(RequestValidator(token).validate(url, {}, signature))
 
 
 def _signed_with(token: str, request: HttpRequest, url: str, signature: str) -> bool:

@@ -15,6 +15,9 @@ from tenants.models import Domain, Tenant
 
 # Liveness and readiness must answer for every host, suspended or not.
 ALWAYS_OPEN_PATHS = frozenset({"/healthz", "/readyz"})
+# A suspended tenant's admins can still sign in and pay: billing suspends for an unpaid subscription, and the
+# Billing page is where it is paid (and the suspension lifted).
+OPEN_WHILE_SUSPENDED_PREFIXES = ("/accounts/login/", "/accounts/logout/", "/billing/")
 
 
 class CachedTenantMainMiddleware(TenantMainMiddleware):
@@ -64,7 +67,8 @@ post_delete.connect(_domain_changed, sender=Domain, dispatch_uid="tenant-kept-do
 
 
 class SuspendedTenantMiddleware:
-    """A suspended tenant's API and portal answer 403; nothing is deleted or changed."""
+    """A suspended tenant's API and portal answer 403, but for signing in and the Billing page; nothing is deleted
+    or changed."""
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
@@ -72,7 +76,12 @@ class SuspendedTenantMiddleware:
     def __call__(self, request: HttpRequest) -> HttpResponse:
         tenant = connection.tenant
         # set_schema() leaves a FakeTenant without is_suspended; only a real tenant row can be suspended
-        if tenant is not None and getattr(tenant, "is_suspended", False) and request.path not in ALWAYS_OPEN_PATHS:
+        if (
+            tenant is not None
+            and getattr(tenant, "is_suspended", False)
+            and request.path not in ALWAYS_OPEN_PATHS
+            and not request.path.startswith(OPEN_WHILE_SUSPENDED_PREFIXES)
+        ):
             detail = f"The account '{tenant.slug}' is suspended. Contact support to reactivate it."
             if request.path.startswith("/api/"):
                 return problem_response(403, detail, code="tenant-suspended")

@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import pytest
 import redis
@@ -26,6 +26,9 @@ from tenants.db import connection
 from testsupport.wait import wait_until
 
 START_TIMEOUT = 60
+# How long a test waits for the worker or web process to have done something.
+EVENTUALLY_TIMEOUT = 45
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -65,6 +68,9 @@ def platform_environment(web_port: int, mail_dir: Path) -> dict[str, str]:
         "TWILIO_SANDBOX_URL": settings.TWILIO_SANDBOX_URL,
         "TWILIO_ACCOUNT_SID": settings.TWILIO_ACCOUNT_SID,
         "TWILIO_AUTH_TOKEN": settings.TWILIO_AUTH_TOKEN,
+        "STRIPE_SANDBOX_URL": settings.STRIPE_SANDBOX_URL,  # the Stripe double of the session, once started
+        "STRIPE_SECRET_KEY": settings.STRIPE_SECRET_KEY,
+        "STRIPE_WEBHOOK_SECRET": settings.STRIPE_WEBHOOK_SECRET,
         "SITE_PORT": str(web_port),
         "MEDIA_ROOT": settings.MEDIA_ROOT,
         "LOG_FORMAT": "json",  # what production writes, and what tests read back (PlatformProcesses.log_events)
@@ -187,3 +193,9 @@ def platform_processes(
                 process.wait(timeout=20)
             except subprocess.TimeoutExpired:
                 process.kill()
+
+
+def eventually(probe: Callable[[], T | None], what: str, platform: PlatformProcesses) -> T:
+    """The probe's first answer that is not None, waiting for the platform's processes; on a timeout the failure
+    shows `what` and the processes' logs."""
+    return wait_until(probe, timeout=EVENTUALLY_TIMEOUT, interval=0.2, message=what, details=platform.logs)

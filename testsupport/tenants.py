@@ -39,6 +39,13 @@ class TenantSetup:
     def tenant(self) -> Tenant:
         return Tenant.objects.get(slug=self.slug)  # fresh each time: tests may change the row
 
+    def signed_in(self, email: str | None = None) -> APIClient:
+        """A browser signed in to the tenant's portal (as its admin unless `email` says otherwise)."""
+        browser = APIClient(HTTP_HOST=self.host)
+        response = browser.post("/accounts/login/", {"username": email or self.admin_email, "password": PASSWORD})
+        assert response.status_code == 302, response.content
+        return browser
+
     def client(self, key: str | None = None) -> APIClient:
         client = APIClient(HTTP_HOST=self.host)
         if key:

@@ -76,7 +76,10 @@ def release_number(phone_number: str) -> None:
     holders.raise_for_status()
     master = Client(settings.TWILIO_ACCOUNT_SID, settings.TWILIO_AUTH_TOKEN, http_client=SandboxHttpClient(base_url))
     for number in holders.json()["numbers"]:
-        master.api.v2010.accounts(number["account_sid"]).incoming_phone_numbers(number["sid"]).delete()
+        holder = master.api.v2010.accounts(number["account_sid"])
+        if holder.fetch().status == "suspended":  # a suspended tenant's subaccount, which Twilio lets do nothing
+            holder.update(status="active")
+        holder.incoming_phone_numbers(number["sid"]).delete()
 
 
 def buy_on_sandbox(account: TwilioAccount, phone_number: str) -> None:

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import argparse
 import os
-import signal
 import sys
-import threading
+
+from sandbox.control import StopSignal
 
 from .server import DEFAULT_ACCOUNT_SID, DEFAULT_AUTH_TOKEN, SandboxServer
 
@@ -30,6 +30,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--journal-limit", type=int, default=200_000, help="entries kept per /sandbox/ log")
     args = parser.parse_args(argv)
 
+    stopped = StopSignal()
     sandbox = SandboxServer(
         args.host,
         args.port,
@@ -45,12 +46,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"  master account {sandbox.account_sid}  auth token {sandbox.auth_token}", flush=True)
     print(f"  control API    {sandbox.base_url}/sandbox/", flush=True)
 
-    done = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *_: done.set())
-    try:
-        done.wait()
-    except KeyboardInterrupt:
-        pass
+    stopped.wait()
     sandbox.stop()
     return 0
 

@@ -22,6 +22,9 @@ duplicate_callback_rate     0.0        share of status callbacks delivered twice
 out_of_order_callbacks      false      every non-final status callback is held back until the next callback
                                        for the same resource has been sent (pairs arrive swapped; a final
                                        callback is never held and releases the one before it)
+no_numbers_available        false      Twilio has no numbers for sale: searches find none, buying a given number
+                                       answers 21422 and buying by area code 21452 (numbers already owned
+                                       are untouched)
 methods                     null       only requests with these HTTP methods get API faults, e.g. ["POST"]
 path_contains               null       only requests whose path contains this string, e.g. "/Messages"
 seed                        null       seeds the fault RNG, so a run's fault pattern is reproducible
@@ -48,6 +51,7 @@ class FaultConfig:
     timeout_after_commit: bool = True
     duplicate_callback_rate: float = 0.0
     out_of_order_callbacks: bool = False
+    no_numbers_available: bool = False
     methods: tuple[str, ...] | None = None
     path_contains: str | None = None
     seed: int | None = None
@@ -85,7 +89,7 @@ class FaultConfig:
                 if isinstance(number, bool) or not isinstance(number, int) or number < 0:
                     raise ValueError(f"{name} must be a non-negative integer")
                 values[name] = number
-        for name in ("timeout_after_commit", "out_of_order_callbacks"):
+        for name in ("timeout_after_commit", "out_of_order_callbacks", "no_numbers_available"):
             if name in data:
                 if not isinstance(data[name], bool):
                     raise ValueError(f"{name} must be true or false")
@@ -167,3 +171,7 @@ class FaultInjector:
     @property
     def out_of_order(self) -> bool:
         return self._config.out_of_order_callbacks
+
+    @property
+    def no_numbers_available(self) -> bool:
+        return self._config.no_numbers_available

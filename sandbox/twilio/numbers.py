@@ -73,6 +73,8 @@ class Region:
     latitude: float | None
     longitude: float | None
     subscriber_digits: int = 7
+    # Twilio's AddressRequirements: "none", or "any" / "local" / "foreign" when buying needs an Address on file.
+    address_requirements: str = "none"
 
 
 @dataclass(frozen=True, slots=True)
@@ -121,13 +123,36 @@ _GB_LOCAL = (
     Region("20", "London", "London", None, None, "EC1A 1BB", 51.5072, -0.1276, subscriber_digits=8),
     Region("161", "Manchester", "Manchester", None, None, "M1 1AE", 53.4808, -2.2426, subscriber_digits=7),
 )
+# Germany sells local numbers only to holders of a German address, as on Twilio.
+_DE_LOCAL = (
+    Region(
+        "30", "BE", "Berlin", None, None, "10115", 52.5200, 13.4050, subscriber_digits=8, address_requirements="local"
+    ),
+    Region(
+        "89", "BY", "Munich", None, None, "80331", 48.1351, 11.5820, subscriber_digits=8, address_requirements="local"
+    ),
+    Region(
+        "40", "HH", "Hamburg", None, None, "20095", 53.5511, 9.9937, subscriber_digits=8, address_requirements="local"
+    ),
+)
+_DE_TOLL_FREE = (
+    Region("800", None, None, None, None, None, None, None, subscriber_digits=7, address_requirements="any"),
+)
+_DE_MOBILE = (Region("151", None, None, None, None, None, None, None, subscriber_digits=8, address_requirements="any"),)
+_AU_LOCAL = (
+    Region("29", "NSW", "Sydney", None, None, "2000", -33.8688, 151.2093, address_requirements="any"),
+    Region("39", "VIC", "Melbourne", None, None, "3000", -37.8136, 144.9631, address_requirements="any"),
+    Region("79", "QLD", "Brisbane", None, None, "4000", -27.4698, 153.0251, address_requirements="any"),
+)
+_AU_TOLL_FREE = (Region("1800", None, None, None, None, None, None, None, subscriber_digits=6),)
+_AU_MOBILE = (Region("41", None, None, None, None, None, None, None),)
 _NANP_TOLL_FREE = tuple(
     Region(code, None, None, None, None, None, None, None) for code in ("800", "833", "844", "855", "866", "877", "888")
 )
 _GB_TOLL_FREE = (Region("800", None, None, None, None, None, None, None, subscriber_digits=7),)
-_GB_MOBILE = (Region("7", None, None, None, None, None, None, None, subscriber_digits=9),)
+_GB_MOBILE = (Region("77", None, None, None, None, None, None, None, subscriber_digits=8),)
 
-COUNTRY_CODES = {"US": "1", "CA": "1", "GB": "44"}
+COUNTRY_CODES = {"US": "1", "CA": "1", "GB": "44", "DE": "49", "AU": "61"}
 # (country, kind) -> regions. Twilio has no "Mobile" inventory for US/CA numbers: those 404 as on Twilio.
 INVENTORY: dict[tuple[str, str], tuple[Region, ...]] = {
     ("US", "local"): _US_LOCAL,
@@ -137,6 +162,12 @@ INVENTORY: dict[tuple[str, str], tuple[Region, ...]] = {
     ("CA", "tollfree"): _NANP_TOLL_FREE,
     ("GB", "tollfree"): _GB_TOLL_FREE,
     ("GB", "mobile"): _GB_MOBILE,
+    ("DE", "local"): _DE_LOCAL,
+    ("DE", "tollfree"): _DE_TOLL_FREE,
+    ("DE", "mobile"): _DE_MOBILE,
+    ("AU", "local"): _AU_LOCAL,
+    ("AU", "tollfree"): _AU_TOLL_FREE,
+    ("AU", "mobile"): _AU_MOBILE,
 }
 UNAVAILABLE_AREA_CODE = "533"  # Twilio's magic "no numbers in this area code"
 
@@ -165,6 +196,15 @@ def region_of(e164: str) -> tuple[str, str, Region]:
         return "GB", "tollfree", _GB_TOLL_FREE[0]
     if e164.startswith("+44"):
         return "GB", "local", _GB_LOCAL[0]
+    for country in ("DE", "AU"):
+        code = COUNTRY_CODES[country]
+        if e164.startswith("+" + code):
+            national = e164[1 + len(code) :]
+            for kind in ("tollfree", "mobile", "local"):
+                for region in INVENTORY[(country, kind)]:
+                    if national.startswith(region.prefix):
+                        return country, kind, region
+            return country, "local", INVENTORY[(country, "local")][0]
     return "US", "local", Region("", None, None, None, None, None, None, None)
 
 
@@ -214,12 +254,23 @@ def search(
     contains: str | None = None,
     sms_enabled: bool | None = None,
     voice_enabled: bool | None = None,
+    mms_enabled: bool | None = None,
+    exclude_address_required: bool = False,
+    in_region: str | None = None,
+    in_postal_code: str | None = None,
     limit: int = 50,
 ) -> list[AvailableNumber] | None:
     """Numbers for sale, or None when Twilio has no such inventory (the caller answers 404)."""
     regions = INVENTORY.get((country, kind))
     if regions is None:
         return None
+    # Region and postal code pick whole regions here: each region has one of each.
+    if exclude_address_required:
+        regions = tuple(r for r in regions if r.address_requirements == "none")
+    if in_region is not None:
+        regions = tuple(r for r in regions if r.region is not None and r.region.lower() == in_region.lower())
+    if in_postal_code is not None:
+        regions = tuple(r for r in regions if r.postal_code is not None and r.postal_code == in_postal_code)
     if area_code is not None:
         if area_code == UNAVAILABLE_AREA_CODE:
             return []
@@ -238,6 +289,8 @@ def search(
         if sms_enabled is not None and number.capabilities["sms"] != sms_enabled:
             continue
         if voice_enabled is not None and number.capabilities["voice"] != voice_enabled:
+            continue
+        if mms_enabled is not None and number.capabilities["mms"] != mms_enabled:
             continue
         if is_taken(number.phone_number):
             continue

@@ -311,7 +311,7 @@ def available_number_json(number: AvailableNumber) -> dict[str, Any]:
         "region": region.region,
         "postal_code": region.postal_code,
         "iso_country": number.iso_country,
-        "address_requirements": "none",
+        "address_requirements": region.address_requirements,
         "beta": False,
         "capabilities": dict(number.capabilities),
     }

@@ -1,6 +1,6 @@
 """Call flows as TwiML: what a caller hears, and where each flow hands the call on.
 
-A flow that leads straight on (business hours, an unavailable agent, a menu without a choice) is
+A flow that leads straight on (business hours, a menu without a choice, an AI agent) is
 rendered into the same document; one that waits for Twilio (a menu's digit, a forward's outcome, a
 voicemail) names the webhook Twilio comes back to, which renders the next flow then.
 """
@@ -13,7 +13,12 @@ from django.urls import reverse
 from twilio.twiml.voice_response import Gather, VoiceResponse
 
 from telephony.inbound.models import WEEKDAYS, CallFlow
+from tenants.db import current_tenant
 from voice import templating
+from voice.agents.config import AgentConfig
+from voice.agents.lookup import agent_config_for_agent, agent_config_for_number
+from voice.agents.models import Agent
+from voice.conversations.relay import DIRECTION, relay_document_for
 from voice.services import voice_message_render
 
 # A tree of flows that leads back to itself ends here rather than in an endless document.
@@ -100,9 +105,25 @@ def _render(flow: CallFlow | None, context: CallContext, response: VoiceResponse
         )
         _speak(flow, context, gather)
         _render(flow.next_flow, context, response, depth=depth + 1)  # heard when no digit is pressed
-    else:  # an agent: the AI-agents issue connects the call to its agent here
-        response.say("Our AI assistant cannot take calls yet.", voice=VOICE, language=LANGUAGE)
-        _render(flow.next_flow, context, response, depth=depth + 1)
+    else:  # an AI agent: the flow's, else the number's, else the tenant's default, else the platform's
+        for verb in agent_document(_flow_agent_config(flow, context), context).verbs:
+            response.append(verb)
+
+
+def _flow_agent_config(flow: CallFlow, context: CallContext) -> AgentConfig:
+    if flow.agent_id is not None:
+        try:
+            return agent_config_for_agent(agent_id=flow.agent_id)
+        except Agent.DoesNotExist:  # deleted since the flow was read: the number's agent takes the call
+            pass
+    return agent_config_for_number(phone_number=context.called_number)
+
+
+def agent_document(config: AgentConfig, context: CallContext) -> VoiceResponse:
+    """The call handed to its AI agent over ConversationRelay (voice.conversations.relay)."""
+    return relay_document_for(
+        tenant=current_tenant(), config=config, context={DIRECTION: "inbound", **context.variables}
+    )
 
 
 def _speak(flow: CallFlow, context: CallContext, into: VoiceResponse | Gather) -> None:

@@ -43,6 +43,7 @@ class NumberSettingsForm(forms.ModelForm):
         model = NumberSettings
         fields = [
             "call_flow",
+            "agent",
             "auto_reply",
             "auto_reply_window_minutes",
             "forward_url",

@@ -39,25 +39,29 @@ def payload_of(message: Communication) -> dict[str, object]:
     }
 
 
-def sms_forward_to_url(*, communication_id: int, url: str) -> int:
-    """POSTs the message; returns the status the URL answered. Raises ForwardFailed to be tried again."""
-    message = Communication.objects.get(pk=communication_id)
-    body = json.dumps(payload_of(message)).encode()
-    headers = {
-        "Content-Type": "application/json",
-        SIGNATURE_HEADER: signature_header(inbound_settings().forward_signing_secret, body, int(time.time())),
-    }
+def signed_json_post(*, url: str, payload: object, secret: str) -> int:
+    """POSTs `payload` as JSON signed with the tenant's secret; returns the status the URL answered.
+    Raises ForwardFailed when the URL cannot take it now (unreachable, 5xx, 429), for the task to try again."""
+    body = json.dumps(payload).encode()
+    headers = {"Content-Type": "application/json", SIGNATURE_HEADER: signature_header(secret, body, int(time.time()))}
     try:
         answer = requests.post(url, data=body, headers=headers, timeout=FORWARD_TIMEOUT_SECONDS)
     except requests.RequestException as error:
         raise ForwardFailed(str(error)) from error
     if answer.status_code >= 500 or answer.status_code == 429:
         raise ForwardFailed(f"{url} answered {answer.status_code}")
-    if answer.status_code >= 400:
-        platform_error_record(
-            source="sms forward", message=f"{url} refused the message: {answer.status_code}", communication=message
-        )
     return answer.status_code
+
+
+def sms_forward_to_url(*, communication_id: int, url: str) -> int:
+    """POSTs the message; returns the status the URL answered. Raises ForwardFailed to be tried again."""
+    message = Communication.objects.get(pk=communication_id)
+    status = signed_json_post(url=url, payload=payload_of(message), secret=inbound_settings().forward_signing_secret)
+    if status >= 400:
+        platform_error_record(
+            source="sms forward", message=f"{url} refused the message: {status}", communication=message
+        )
+    return status
 
 
 def sms_forward_by_email(*, communication_id: int, address: str) -> None:

@@ -94,8 +94,18 @@ class CallFlow(models.Model):
         blank=True,
         on_delete=models.SET_NULL,
         related_name="+",
-        help_text="Where the call goes next: when closed (business hours), unanswered (forward), without a "
-        "choice (menu), or instead of an unavailable agent.",
+        help_text="Where the call goes next: when closed (business hours), unanswered (forward), or without a "
+        "choice (menu).",
+    )
+    agent = models.ForeignKey(
+        "agents.Agent",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="call_flows",
+        limit_choices_to={"kind__in": ("inbound", "both")},
+        help_text="AI agent: the agent that takes the call; empty: the number's agent, else the tenant's default "
+        "agent, else the platform's.",
     )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
@@ -123,6 +133,11 @@ class CallFlow(models.Model):
                     self.forward_to = normalize_e164(self.forward_to)
                 except ValidationError as error:
                     refuse("forward_to", error.messages[0])
+        if self.agent is not None:
+            if self.kind != self.Kind.AGENT:
+                refuse("agent", "Only an AI agent flow takes an agent.")
+            elif self.agent.kind not in ("inbound", "both"):
+                refuse("agent", f"{self.agent.name} only places calls; make it inbound (or both) to answer them.")
         if self.kind == self.Kind.BUSINESS_HOURS and self.open_flow_id is None:
             refuse("open_flow", "Business hours need the flow for open hours.")
         for field, low, high in (("ring_seconds", 5, 60), ("max_recording_seconds", 5, 600), ("menu_seconds", 1, 30)):
@@ -155,6 +170,7 @@ CALL_FLOW_FIELDS = [
     "menu_seconds",
     "open_flow",
     "next_flow",
+    "agent",
 ]
 
 
@@ -211,6 +227,15 @@ class NumberSettings(models.Model):
 
     phone_number = models.CharField(max_length=32, unique=True)
     call_flow = models.ForeignKey(CallFlow, null=True, blank=True, on_delete=models.SET_NULL)
+    agent = models.ForeignKey(
+        "agents.Agent",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="numbers",
+        limit_choices_to={"kind__in": ("inbound", "both")},
+        help_text="The AI agent that answers this number; empty: the tenant's default agent.",
+    )
     auto_reply = models.TextField(
         blank=True, max_length=1600, help_text="Sent once per sender per window; {sender_number}, {called_number}."
     )
@@ -258,10 +283,15 @@ class Recording(models.Model):
         FAILED = "failed", "Could not be fetched"
         DELETED = "deleted", "Deleted"
 
+    class Source(models.TextChoices):
+        CALL = "call", "The call"  # <Start><Recording>, <Dial record>, a call placed with record
+        VOICEMAIL = "voicemail", "A voicemail"  # <Record>
+
     communication = models.ForeignKey(
         "telephony.Communication", on_delete=models.CASCADE, related_name="recordings", null=True, blank=True
     )
     call_sid = models.CharField(max_length=64, db_index=True)
+    source = models.CharField(max_length=16, choices=Source.choices, default=Source.CALL)
     recording_sid = models.CharField(max_length=64, unique=True)
     media_url = models.URLField(max_length=500, help_text="At Twilio.")
     duration_seconds = models.PositiveIntegerField(null=True, blank=True)

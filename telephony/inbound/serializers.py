@@ -47,6 +47,7 @@ class NumberSettingsSerializer(serializers.ModelSerializer):
             "id",
             "phone_number",
             "call_flow",
+            "agent",
             "auto_reply",
             "auto_reply_window_minutes",
             "forward_url",

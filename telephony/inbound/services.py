@@ -30,6 +30,7 @@ from telephony.sms import sms_shape
 from telephony.statuses import Status
 from tenants.models import Tenant
 from voice import templating
+from voice.agents.lookup import agent_config_for_number
 
 NOT_SET_UP = "This number does not take calls yet. Goodbye."
 MAX_MEDIA = 10  # Twilio's own limit on an MMS
@@ -73,6 +74,9 @@ def inbound_call_answer(*, params: Mapping[str, str], base_url: str) -> VoiceRes
     if settings is not None:
         fallback.remember(settings)
     if settings is None or settings.call_flow is None:
+        agent = agent_config_for_number(phone_number=number)  # the number's agent, else the tenant's default
+        if agent.agent_id is not None:
+            return flows.agent_document(agent, call_context(params, base_url))
         response = VoiceResponse()
         response.say(NOT_SET_UP, voice=flows.VOICE, language=flows.LANGUAGE)
         response.hangup()
@@ -103,6 +107,9 @@ def recording_received(*, params: Mapping[str, str]) -> Recording | None:
             "call_sid": params.get("CallSid", ""),
             "media_url": params.get("RecordingUrl", ""),
             "duration_seconds": int(duration) if duration.isdigit() else None,
+            "source": Recording.Source.VOICEMAIL
+            if params.get("RecordingSource") == "RecordVerb"
+            else Recording.Source.CALL,
         },
     )
     if created:
@@ -137,7 +144,8 @@ def inbound_sms_answer(*, params: Mapping[str, str], status_callback_base: str) 
         reply = _reply_recorded(to=sender, from_=number, text=text)
         response.message(
             text,
-            action=status_callback_base + reverse("twilio-status-callback", kwargs={"token": reply.public_token}),
+            action=status_callback_base
+            + reverse("twilio-status-callback", urlconf="config.urls_tenants", kwargs={"token": reply.public_token}),
             method="POST",
         )
     if settings is not None:

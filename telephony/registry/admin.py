@@ -9,10 +9,19 @@ class TwilioAccountAdmin(admin.ModelAdmin):
     """Each tenant's Twilio connection, for support. Changed only through the services (the tenant's API or
     onboarding), which check credentials with Twilio; the auth token is never shown."""
 
-    list_display = ["tenant", "kind", "status", "account_sid", "status_detail", "updated_at"]
-    list_filter = ["kind", "status"]
+    list_display = ["tenant", "kind", "status", "twilio_status", "account_sid", "status_detail", "updated_at"]
+    list_filter = ["kind", "status", "twilio_status"]
     search_fields = ["tenant__slug", "tenant__name", "account_sid"]
-    fields = readonly_fields = ("tenant", "kind", "status", "account_sid", "status_detail", "created_at", "updated_at")
+    fields = readonly_fields = (
+        "tenant",
+        "kind",
+        "status",
+        "twilio_status",
+        "account_sid",
+        "status_detail",
+        "created_at",
+        "updated_at",
+    )
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False

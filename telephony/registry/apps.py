@@ -8,3 +8,6 @@ class RegistryConfig(AppConfig):
     name = "telephony.registry"
     label = "telephony_registry"
     verbose_name = "Twilio accounts and numbers"
+
+    def ready(self) -> None:
+        from telephony.registry import lifecycle  # noqa: F401  (connects the tenant status hooks)

@@ -4,6 +4,12 @@ from tenants.models import Tenant
 from tenants.secrets import EncryptedTextField
 
 
+class TwilioStatus(models.TextChoices):
+    ACTIVE = "active", "Active"
+    SUSPENDED = "suspended", "Suspended"
+    CLOSED = "closed", "Closed"
+
+
 class TwilioAccount(models.Model):
     """The Twilio account a tenant's traffic goes through. Kept in the public schema, so webhooks on the
     public host can check signatures before they know which tenant schema to open."""
@@ -24,6 +30,12 @@ class TwilioAccount(models.Model):
     account_sid = models.CharField(max_length=34, blank=True)
     auth_token = EncryptedTextField(blank=True)
     status_detail = models.CharField(max_length=500, blank=True)
+    twilio_status = models.CharField(
+        max_length=16,
+        choices=TwilioStatus.choices,
+        default=TwilioStatus.ACTIVE,
+        help_text="The subaccount's status at Twilio: it follows the tenant's suspension, and closing is final.",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

@@ -1,9 +1,10 @@
 """The public registry of phone numbers: which tenant a number Twilio called belongs to.
 
-A number is routed to a tenant once Twilio has confirmed that the tenant's account owns it
-(telephony.verification). Twilio is the judge of who owns a number: when it confirms another tenant's
-account, the number has left the first one's, and the route moves. The unique constraint keeps a number
-to one tenant even when two claim it at once.
+A number is routed to a tenant once Twilio has confirmed that the tenant's account owns it. A sender
+verification (telephony.verification) claims it: Twilio is the judge of who owns a number, and when it confirms
+another tenant's account the number has left the first one's, so the route moves. A purchase registers it:
+a number another tenant holds is never taken by buying it (two tenants may reach one Twilio account). The unique
+constraint keeps a number to one tenant even when two record it at once.
 """
 
 import structlog
@@ -43,6 +44,34 @@ def number_route_claim(*, tenant: Tenant, phone_number: str) -> PhoneNumberRoute
             route.save(update_fields=["tenant"])
     caches["process"].delete(_cache_key(phone_number))
     return route
+
+
+class NumberRouteTaken(Exception):
+    """The number is routed to another tenant."""
+
+
+def number_route_register(*, tenant: Tenant, phone_number: str) -> PhoneNumberRoute:
+    """Routes the number to the tenant that has just bought it; raises NumberRouteTaken, changing nothing, when it
+    is another tenant's. Called inside the purchase's transaction: a second buyer recording the same number at
+    the same moment waits on the unique constraint, then sees the first one's route."""
+    with transaction.atomic():
+        try:
+            with transaction.atomic():
+                route, _ = PhoneNumberRoute.objects.get_or_create(
+                    phone_number=phone_number, defaults={"tenant": tenant}
+                )
+        except IntegrityError:  # recorded at the same moment by another purchase
+            route = PhoneNumberRoute.objects.get(phone_number=phone_number)
+    if route.tenant_id != tenant.pk:
+        logger.warning("number_route_taken", phone_number=phone_number, holder_tenant_id=route.tenant_id)
+        raise NumberRouteTaken(phone_number)
+    caches["process"].delete(_cache_key(phone_number))
+    return route
+
+
+def number_route_holder(*, phone_number: str) -> int | None:
+    """The id of the tenant the number is routed to, read now (not cached): for a purchase's checks."""
+    return PhoneNumberRoute.objects.filter(phone_number=phone_number).values_list("tenant_id", flat=True).first()
 
 
 def number_route_release(*, tenant: Tenant, phone_number: str) -> None:

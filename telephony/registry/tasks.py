@@ -22,3 +22,13 @@ def provision_twilio_account(*, tenant_id: int) -> None:
 @shared_task(**TWILIO_RETRIES)
 def verify_twilio_credentials(*, tenant_id: int) -> None:
     provisioning.twilio_credentials_verify(tenant_id=tenant_id)
+
+
+@shared_task(**TWILIO_RETRIES)
+def sync_twilio_subaccount_status(*, tenant_id: int) -> None:
+    provisioning.twilio_subaccount_follow_tenant(tenant_id=tenant_id)
+
+
+@shared_task(**TWILIO_RETRIES)
+def close_twilio_subaccount(*, tenant_id: int) -> None:
+    provisioning.twilio_subaccount_close(tenant_id=tenant_id)

@@ -2,8 +2,7 @@
 to a real web server, on committed data."""
 
 import time
-from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import Any
 
 import pytest
 import redis
@@ -18,20 +17,13 @@ from telephony.models import Communication, SenderNumber
 from telephony.registry.models import TwilioAccount
 from telephony.tasks import deliver_communications, requeue_stalled_communications, verify_pending_senders
 from tenants.db import connection
-from testsupport.processes import PlatformProcesses
+from testsupport.processes import PlatformProcesses, eventually
 from testsupport.tenants import TenantSetup
 from testsupport.twilio import SENDER, SandboxLog, buy_on_sandbox, sender_on_sandbox
-from testsupport.wait import wait_until
 
 pytestmark = pytest.mark.worker
-T = TypeVar("T")
-DEADLINE = 45
 # How late a message may reach the sandbox after its slot: the worker and the sandbox share a busy machine.
 ARRIVAL_JITTER = 0.3
-
-
-def eventually(probe: Callable[[], T | None], what: str, platform: PlatformProcesses) -> T:
-    return wait_until(probe, timeout=DEADLINE, interval=0.2, message=what, details=platform.logs)
 
 
 def campaign_launched(setup: TenantSetup, *, body: str, to_prefix: str, count: int, sending: dict[str, Any]) -> int:

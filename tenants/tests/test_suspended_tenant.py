@@ -21,12 +21,24 @@ def test_suspended_tenant_api_answers_403_with_a_clear_message(alpha: TenantSetu
 
 
 def test_suspended_tenant_portal_answers_403(alpha: TenantSetup) -> None:
+    browser = APIClient(HTTP_HOST=alpha.host)
+    assert browser.post("/accounts/login/", {"username": alpha.admin_email, "password": PASSWORD}).status_code == 302
     tenant_suspend(tenant=alpha.tenant)
 
-    response = APIClient(HTTP_HOST=alpha.host).get("/accounts/login/")
+    response = browser.get("/voice/messages/")
 
     assert response.status_code == 403
     assert b"suspended" in response.content
+
+
+def test_a_suspended_tenants_admin_can_still_sign_in_and_pay(alpha: TenantSetup) -> None:
+    tenant_suspend(tenant=alpha.tenant, reason="unpaid invoice")
+    browser = APIClient(HTTP_HOST=alpha.host)
+
+    assert browser.post("/accounts/login/", {"username": alpha.admin_email, "password": PASSWORD}).status_code == 302
+    assert browser.get("/billing/").status_code == 200
+    assert browser.get("/").status_code == 403
+    assert alpha.client(alpha.admin_key).get("/api/v1/billing/").status_code == 403
 
 
 def test_suspension_keeps_data_and_reactivation_restores_access(alpha: TenantSetup) -> None:

@@ -17,6 +17,7 @@ from telephony.registry.models import TwilioAccount
 from tenants.db import connection
 from testsupport.tenants import TenantSetup
 from testsupport.twilio import release_number
+from voice.agents.models import Agent
 from voice.management.commands.seed_demo import DEMO_SENDER
 from voice.models import VoiceMessage
 
@@ -172,6 +173,10 @@ def test_the_demo_number_answers_calls_with_the_demo_menu_once_seeded(
     number = master.api.v2010.accounts(held["account_sid"]).incoming_phone_numbers(held["sid"]).fetch()
     assert f"inbound: {DEMO_SENDER} answers with the demo menu" in out
     assert len(menus) == 1 and number_settings.call_flow_id == menus[0].pk
-    assert sorted(menus[0].options) == ["1", "2"]
+    assert sorted(menus[0].options) == ["1", "2", "3"]
+    with tenant_context(alpha.tenant):
+        assistant_flow = CallFlow.objects.get(pk=menus[0].options["3"])
+        (assistant,) = Agent.objects.all()
+    assert (assistant_flow.kind, assistant.name, assistant.is_default) == ("agent", "Demo assistant", True)
     assert number.voice_url == f"http://{alpha.host}:8000/webhooks/twilio/voice/"
     assert number.sms_url == f"http://{alpha.host}:8000/webhooks/twilio/sms/"

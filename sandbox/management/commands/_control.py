@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import json
 import os
-import urllib.error
-import urllib.request
 from typing import Any
 
 from django.conf import settings
 from django.core.management.base import CommandError, CommandParser
+
+from sandbox.control import ControlError, control_call
 
 TIMEOUT = 600.0  # a simulated call waits for every webhook of the call
 
@@ -31,24 +30,10 @@ def sandbox_url(option: str | None) -> str:
 
 
 def post(base_url: str, path: str, body: dict[str, Any]) -> dict[str, Any]:
-    request = urllib.request.Request(
-        base_url + path,
-        data=json.dumps(body).encode(),
-        headers={"Content-Type": "application/json"},
-        method="POST",
-    )
     try:
-        with urllib.request.urlopen(request, timeout=TIMEOUT) as response:
-            answer: dict[str, Any] = json.loads(response.read())
-            return answer
-    except urllib.error.HTTPError as exc:
-        try:
-            detail = json.loads(exc.read()).get("error", "")
-        except ValueError:
-            detail = ""
-        raise CommandError(f"the sandbox answered {exc.code}: {detail or exc.reason}") from None
-    except (urllib.error.URLError, OSError) as exc:
-        raise CommandError(f"cannot reach the sandbox at {base_url}: {exc}") from None
+        return control_call(base_url + path, body=body, timeout=TIMEOUT, double="sandbox")
+    except ControlError as error:
+        raise CommandError(str(error)) from None
 
 
 def requests_lines(requests: list[dict[str, Any]]) -> list[str]:

@@ -32,6 +32,9 @@ class Command(BaseCommand):
         parser.add_argument("--record-seconds", type=int, action="append", help="length of the next <Record>")
         parser.add_argument("--record-end", choices=("key", "hangup", "timeout"), default=None)
         parser.add_argument("--transcription", default=None, help="the text of <Record transcribe> transcriptions")
+        parser.add_argument(
+            "--say", action="append", default=[], help="what the caller says to an AI agent, one turn each (repeatable)"
+        )
         parser.add_argument("--no-wait", action="store_true", help="answer at once; see GET /sandbox/inbound-calls")
         add_sandbox_url(parser)
 
@@ -45,6 +48,8 @@ class Command(BaseCommand):
         ):
             if options[option]:
                 body[field] = options[option]
+        if options["say"]:
+            body["conversation"] = [{"say": words} for words in options["say"]]
         for option in ("dial_seconds", "dial_hangup", "record_end", "transcription"):
             if options[option] is not None:
                 body[option] = options[option]

@@ -33,6 +33,17 @@ from .common import (
 _KIND_OF_PATH = {"Local": "local", "Mobile": "mobile", "TollFree": "tollfree", None: None}
 # Sandbox choice of code for malformed number webhook URLs (Twilio documents none for these fields).
 _URL_CODE = 21502
+_ADDRESS_REQUIRED_CODE = 21631
+_SEARCH_FILTERS = (
+    "AreaCode",
+    "Contains",
+    "SmsEnabled",
+    "MmsEnabled",
+    "VoiceEnabled",
+    "ExcludeAllAddressRequired",
+    "InRegion",
+    "InPostalCode",
+)
 
 
 def available_numbers(
@@ -50,6 +61,7 @@ def available_numbers(
         raise errors.not_found(request.path)
     with api.store.lock:
         taken = set(api.store.owned_numbers)
+    exclude_all = boolean(query, "ExcludeAllAddressRequired")
     found = numbers.search(
         country,
         kind,
@@ -58,13 +70,17 @@ def available_numbers(
         contains=first(query, "Contains"),
         sms_enabled=boolean(query, "SmsEnabled"),
         voice_enabled=boolean(query, "VoiceEnabled"),
+        mms_enabled=boolean(query, "MmsEnabled"),
+        exclude_address_required=bool(exclude_all),
+        in_region=first(query, "InRegion"),
+        in_postal_code=first(query, "InPostalCode"),
         limit=page_size,
     )
     if found is None:
         raise errors.not_found(request.path)  # e.g. US/Mobile: Twilio sells no such numbers
-    filters = [
-        (k, v) for k in ("AreaCode", "Contains", "SmsEnabled", "VoiceEnabled") if (v := first(query, k)) is not None
-    ]
+    if api.engine.faults.no_numbers_available:
+        found = []
+    filters = [(k, v) for k in _SEARCH_FILTERS if (v := first(query, k)) is not None]
     # Searches are not paged on Twilio: one page of results, whatever Page says.
     body = list_json(
         "available_phone_numbers",
@@ -148,6 +164,7 @@ def buy_number(api: ApiContext, request: Request, caller: Account, account_sid: 
     settings = _settings(form)
     if not requested and not area_code:
         raise errors.bad_request(21421, "A PhoneNumber or an AreaCode is required.")
+    sold_out = api.engine.faults.no_numbers_available
     now = time.time()
     with api.store.lock:
         if requested:
@@ -156,11 +173,15 @@ def buy_number(api: ApiContext, request: Request, caller: Account, account_sid: 
             phone = numbers.normalize(requested)
             if phone is None:
                 raise errors.bad_request(21421, f"PhoneNumber {requested} is invalid")
-            if phone in api.store.owned_numbers:
+            if phone in api.store.owned_numbers or sold_out:
                 raise errors.bad_request(21422, f"PhoneNumber {phone} is not available")
-            iso_country, number_kind, _ = numbers.region_of(phone)
+            iso_country, number_kind, region = numbers.region_of(phone)
             if kind is not None and number_kind != kind:
                 raise errors.bad_request(21421, f"PhoneNumber {phone} is not a {kind_path} number")
+            if region.address_requirements != "none" and not first(form, "AddressSid"):
+                raise errors.bad_request(
+                    _ADDRESS_REQUIRED_CODE, f"PhoneNumber {phone} requires an Address (AddressSid) to be bought"
+                )
         else:
             assert area_code is not None
             if not re.fullmatch(r"[2-9]\d\d", area_code):
@@ -169,7 +190,7 @@ def buy_number(api: ApiContext, request: Request, caller: Account, account_sid: 
             found = numbers.search(
                 country, kind or "local", is_taken=api.store.owned_numbers.__contains__, area_code=area_code, limit=1
             )
-            if not found:
+            if not found or sold_out:
                 raise errors.bad_request(21452, f"No phone numbers found in area code {area_code}")
             phone, iso_country, number_kind = found[0].phone_number, found[0].iso_country, found[0].kind
         number = IncomingNumber(

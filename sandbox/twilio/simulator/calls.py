@@ -25,6 +25,7 @@ from ..state import Call, Store
 from ..twilio_format import INBOUND_CALL_PRICE_PER_MINUTE, billable_minutes, price
 from .hooks import Hooks
 from .places import call_places
+from .recording import stop_recordings
 from .script import CallScript, Refused
 from .session import End, Session
 from .verbs import VERBS
@@ -121,6 +122,7 @@ class InboundCalls:
             except Exception as exc:  # a simulator bug must still end the call and answer the request
                 session.error = {"code": None, "message": f"sandbox simulator error: {type(exc).__name__}: {exc}"}
                 end = End("completed" if session.answered else "failed", "error")
+            stop_recordings(session)
             result.update(self._finish(session, end))
         finally:
             self.engine.sender.close_thread_connections()

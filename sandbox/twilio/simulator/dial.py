@@ -8,10 +8,13 @@ Dial goes on with the next verb, and an answered one ends the call (the caller h
 call). ``dial_hangup`` makes who hangs up explicit: "caller" (the action is still requested, its answer
 ignored, and the call ends) or "callee" (the caller stays on the line: the action, else the next verb).
 record="record-from-answer" (or -ringing, -dual, "true") records an answered Dial (source DialVerb).
+An answered <Number url=...> first fetches that TwiML for the callee (a whisper): its <Say>s are the
+entry's "whisper".
 
 <Connect> (ConversationRelay, Stream, ...) is written to the transcript with its nouns, their
-attributes and <Parameter>s; after connect_seconds the action (if any) is requested and followed,
-else the next verb runs. The live session (an AI agent on the other end) is not simulated.
+attributes and <Parameter>s. When the script has a "conversation", a <ConversationRelay> is then talked
+to (see relay.py: the script against the application's WebSocket); otherwise the noun (any noun) lasts
+connect_seconds, unsimulated. Then the action (if any) is requested and followed, else the next verb runs.
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ import xml.etree.ElementTree as ElementTree
 from .. import numbers
 from ..ids import new_sid
 from .recording import Made, make_recording, send_recording_status
+from .relay import conversation_relay
 from .session import End, Session, Step, integer, method_of, resolve
 
 DIAL_STATUS = {"answer": "completed", "no-answer": "no-answer", "busy": "busy", "failed": "failed"}
@@ -54,6 +58,8 @@ def dial(session: Session, element: ElementTree.Element, document_url: str) -> S
         "duration": talk,
     }
     session.transcript.append(entry)
+    if status == "completed":
+        entry["whisper"] = _whisper(session, element, document_url, dial_sid)
     extra = {"DialCallStatus": status, "DialCallSid": dial_sid, "DialBridged": str(status == "completed").lower()}
     made: Made | None = None
     if status == "completed":
@@ -82,6 +88,19 @@ def dial(session: Session, element: ElementTree.Element, document_url: str) -> S
     return step
 
 
+def _whisper(session: Session, element: ElementTree.Element, document_url: str, dial_sid: str) -> list[str]:
+    """What the answering party hears first: the <Number url> TwiML's <Say>s (Twilio runs it on their leg)."""
+    number = element.find("Number")
+    url = number.get("url") if number is not None else None
+    if number is None or not url:
+        return []
+    params = session.params("in-progress", CallSid=dial_sid, ParentCallSid=session.call_sid, Direction="outbound-dial")
+    twiml, _ = session.hooks.twiml("dial_number_url", resolve(document_url, url), method_of(number), params)
+    if twiml is None:
+        return []
+    return [(say.text or "").strip() for say in ElementTree.fromstring(twiml.strip()).iter("Say")]
+
+
 def connect(session: Session, element: ElementTree.Element, document_url: str) -> Step:
     children = [
         {
@@ -93,6 +112,9 @@ def connect(session: Session, element: ElementTree.Element, document_url: str) -
         for child in element
     ]
     session.transcript.append({"verb": "Connect", "attributes": dict(element.attrib), "children": children})
+    relay = element.find("ConversationRelay")
+    if relay is not None and session.script.conversation:
+        return conversation_relay(session, element, relay, document_url)
     session.notes.append("<Connect> recorded; the live session is not simulated")
     session.tick(session.script.connect_seconds)
     action = element.get("action")

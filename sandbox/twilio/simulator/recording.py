@@ -1,4 +1,6 @@
-"""Recordings a simulated call makes (<Record>, <Dial record>): the resource, its WAV, its callbacks.
+"""Recordings a simulated call makes (<Record>, <Dial record>, <Start><Recording>): the resource, its WAV, its
+callbacks. A recording <Start> begins runs to the end of the call (stop_recordings), RecordingSource
+StartCallRecordingTwiML.
 
 The recording status callback carries what Twilio's does: AccountSid, CallSid, RecordingSid,
 RecordingUrl, RecordingStatus, RecordingDuration, RecordingChannels, RecordingSource,
@@ -9,6 +11,7 @@ transcribeCallback with TranscriptionSid, TranscriptionText, TranscriptionStatus
 
 from __future__ import annotations
 
+import math
 import time
 import xml.etree.ElementTree as ElementTree
 from dataclasses import dataclass
@@ -20,6 +23,7 @@ from .session import Session, method_of, resolve
 from .wav import tone_wav
 
 TRANSCRIBE_MAX_SECONDS = 120  # Twilio transcribes recordings of up to two minutes
+RECORDING_SOURCES = {"Record": "RecordVerb", "Recording": "StartCallRecordingTwiML"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,7 +77,7 @@ def send_recording_status(
         "AccountSid": session.account_sid,
         "CallSid": session.call_sid,
         "RecordingStatus": status,
-        "RecordingSource": "RecordVerb" if element.tag == "Record" else "DialVerb",
+        "RecordingSource": RECORDING_SOURCES.get(element.tag, "DialVerb"),
         "ErrorCode": "0",
     }
     if made is not None:
@@ -88,6 +92,27 @@ def send_recording_status(
             params["RecordingDuration"] = str(recording.duration)
     method = method_of(element, "recordingStatusCallbackMethod")
     session.hooks.send("recording_status_callback", resolve(document_url, target), method, params)
+
+
+def start(session: Session, element: ElementTree.Element, document_url: str) -> None:
+    """<Start>: of its nouns <Recording> is simulated (the call is recorded from here on); others are ignored."""
+    for noun in element:
+        if noun.tag == "Recording":
+            session.started_recordings.append((noun, document_url, session.clock))
+            session.transcript.append({"verb": "Start", "noun": "Recording"})
+        else:
+            session.transcript.append({"verb": "Start", "noun": noun.tag, "ignored": True})
+            session.notes.append(f"<Start><{noun.tag}> is not simulated: ignored")
+
+
+def stop_recordings(session: Session) -> None:
+    """The call ended: each recording a <Start> began is complete, and its status callback is sent."""
+    for noun, document_url, started in session.started_recordings:
+        seconds = max(1, math.ceil(session.clock - started))
+        # As Twilio's: always two channels, and its source not one of the REST API's documented values.
+        made = make_recording(session, seconds, RECORDING_SOURCES["Recording"], noun.get("track") or "both", 2)
+        send_recording_status(session, noun, document_url, made, "completed")
+    session.started_recordings.clear()
 
 
 def send_transcription(session: Session, element: ElementTree.Element, document_url: str, made: Made) -> str | None:

@@ -35,7 +35,9 @@ _FIELDS = {
     "max_documents",
     "max_seconds",
     "wait",
+    "conversation",
 }
+CONVERSATION_ACTIONS = ("say", "dtmf", "silence", "hangup")
 
 
 class Refused(Exception):
@@ -74,6 +76,7 @@ class CallScript:
     max_documents: int = MAX_DOCUMENTS
     max_seconds: int = MAX_CALL_SECONDS
     wait: bool = True
+    conversation: list[dict[str, Any]] = field(default_factory=list)  # the caller's side of a ConversationRelay
 
     @classmethod
     def from_json(cls, data: Any) -> CallScript:
@@ -105,6 +108,7 @@ class CallScript:
         if not isinstance(wait, bool):
             raise ValueError("wait must be true or false")
         script.wait = wait
+        script.conversation = _conversation(data.get("conversation", []))
         return script
 
 
@@ -127,6 +131,31 @@ def called(value: Any) -> str:
     if phone is None:
         raise ValueError(f'"to" {value!r} is not a phone number')
     return phone
+
+
+def _conversation(value: Any) -> list[dict[str, Any]]:
+    """The caller's actions in a ConversationRelay session (see relay.py), each with exactly one of CONVERSATION_ACTIONS."""
+    if not isinstance(value, list) or not all(isinstance(action, dict) for action in value):
+        raise ValueError("conversation must be a list of objects")
+    for index, action in enumerate(value):
+        kinds = [kind for kind in CONVERSATION_ACTIONS if kind in action]
+        if len(kinds) != 1:
+            raise ValueError(f"conversation[{index}] needs exactly one of {', '.join(CONVERSATION_ACTIONS)}")
+        if "say" in action and not isinstance(action["say"], str):
+            raise ValueError(f"conversation[{index}].say must be a string")
+        if "dtmf" in action and not (
+            isinstance(action["dtmf"], str) and len(action["dtmf"]) == 1 and _DIGITS.match(action["dtmf"])
+        ):
+            raise ValueError(f"conversation[{index}].dtmf must be one key: 0-9, * or #")
+        if "silence" in action and not _seconds(action["silence"], 600):
+            raise ValueError(f"conversation[{index}].silence must be whole seconds from 0 to 600")
+        partials = action.get("partials", [])
+        if not isinstance(partials, list) or not all(isinstance(p, str) for p in partials):
+            raise ValueError(f"conversation[{index}].partials must be a list of strings")
+        after = action.get("interrupt_after")
+        if after is not None and not (isinstance(after, int) and not isinstance(after, bool) and after >= 1):
+            raise ValueError(f"conversation[{index}].interrupt_after must be a positive number of tokens")
+    return [dict(action) for action in value]
 
 
 def _strings(data: dict[str, Any], name: str) -> list[str]:

@@ -60,6 +60,8 @@ class Session:
     heard: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     recording_sids: list[str] = field(default_factory=list)
+    # <Start><Recording>s running until the call ends: the noun, its document's URL, the clock when it began.
+    started_recordings: list[tuple[ElementTree.Element, str, float]] = field(default_factory=list)
     error: dict[str, Any] | None = None
     first_twiml: str | None = None
     first_url: str | None = None

@@ -1,6 +1,6 @@
 """The table of TwiML voice verbs the simulator runs, and the verbs that only steer: Redirect, Hangup, Reject.
 
-Anything not in VERBS (<Leave>, <Enqueue>, <Pay>, <Start>, <Message> in a call, ...) is written to
+Anything not in VERBS (<Leave>, <Enqueue>, <Pay>, <Message> in a call, ...) is written to
 the transcript as ignored and the next verb runs.
 """
 
@@ -10,6 +10,7 @@ import xml.etree.ElementTree as ElementTree
 
 from .dial import connect, dial
 from .listen import gather, record
+from .recording import start
 from .session import End, Session, Step, Verb, method_of, resolve
 from .speak import pause, play, say
 
@@ -55,6 +56,11 @@ def _pause(session: Session, element: ElementTree.Element, document_url: str) ->
     return pause(session, element, document_url)
 
 
+def _start(session: Session, element: ElementTree.Element, document_url: str) -> Step:
+    start(session, element, document_url)
+    return None
+
+
 VERBS: dict[str, Verb] = {
     "Say": _say,
     "Play": _play,
@@ -66,4 +72,5 @@ VERBS: dict[str, Verb] = {
     "Redirect": redirect,
     "Hangup": hangup,
     "Reject": reject,
+    "Start": _start,
 }

@@ -73,6 +73,8 @@ def exercise_every_endpoint(
     client.available_phone_numbers("US").toll_free.list(limit=2)
     client.available_phone_numbers("GB").mobile.list(limit=2)
     client.available_phone_numbers("CA").local.list(limit=2)
+    client.available_phone_numbers("DE").local.list(in_region="BE", limit=2)  # address_requirements "local"
+    client.available_phone_numbers("AU").mobile.list(mms_enabled=True, exclude_all_address_required=True, limit=2)
     number = client.incoming_phone_numbers.create(area_code="213", voice_url="https://example.com/voice")
     [offer] = client.available_phone_numbers("US").toll_free.list(limit=1)
     assert number.sid is not None and offer.phone_number is not None

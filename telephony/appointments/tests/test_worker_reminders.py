@@ -3,9 +3,8 @@ releasing at once, and it reaches the sandbox once; Twilio's callbacks, through 
 notification delivered."""
 
 import time
-from collections.abc import Callable
 from datetime import timedelta
-from typing import Any, TypeVar
+from typing import Any
 
 import pytest
 from django.utils import timezone
@@ -17,19 +16,12 @@ from telephony.appointments.tasks import release_due_reminders
 from telephony.appointments.tests.support import URL
 from telephony.models import Communication
 from tenants.db import connection
-from testsupport.processes import PlatformProcesses
+from testsupport.processes import PlatformProcesses, eventually
 from testsupport.tenants import TenantSetup
 from testsupport.twilio import SandboxLog
-from testsupport.wait import wait_until
 
 pytestmark = pytest.mark.worker
-T = TypeVar("T")
-DEADLINE = 45
 CUSTOMER = "+14155559301"
-
-
-def eventually(probe: Callable[[], T | None], what: str, platform: PlatformProcesses) -> T:
-    return wait_until(probe, timeout=DEADLINE, interval=0.2, message=what, details=platform.logs)
 
 
 def test_a_reminder_released_by_two_beats_at_once_reaches_the_sandbox_once(

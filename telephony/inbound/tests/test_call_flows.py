@@ -199,14 +199,16 @@ def test_opening_hours_are_read_on_the_local_clock() -> None:
     assert not is_open(weekdays, datetime(2026, 12, 28, 10, 0, tzinfo=berlin))  # a Monday, but a holiday
 
 
-def test_an_agent_says_it_is_not_there_yet_and_falls_back(alpha_on_twilio: TenantSetup) -> None:
-    voicemail = flow(alpha_on_twilio, kind="voicemail", text="Leave a message.")
-    agent = flow(alpha_on_twilio, kind="agent", next_flow=voicemail)
+def test_an_agent_step_connects_the_call_to_the_agent_over_conversation_relay(alpha_on_twilio: TenantSetup) -> None:
+    """The platform's default agent here (alpha has none); the conversation itself: voice/conversations/tests."""
+    agent = flow(alpha_on_twilio, kind="agent")
 
     document = answer_for(alpha_on_twilio, agent)
 
-    assert verbs(document) == ["Say", "Say", "Record", "Say", "Hangup"]
-    assert "AI assistant" in (document[0].text or "")
+    assert verbs(document) == ["Connect"]
+    relay = document[0].find("ConversationRelay")
+    assert relay is not None and relay.get("url", "").endswith("/ws/conversation-relay/")
+    assert document[0].get("action", "").endswith("/webhooks/twilio/conversation-relay/")
 
 
 def test_a_number_without_a_flow_says_so(alpha_on_twilio: TenantSetup) -> None:

@@ -3,10 +3,6 @@
 import hashlib
 import hmac
 import json
-import threading
-from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
 
 import pytest
 from django.core import mail
@@ -16,39 +12,10 @@ from telephony.inbound import forwarding
 from telephony.inbound.selectors import inbound_settings
 from telephony.inbound.tasks import forward_sms_to_url
 from telephony.models import Communication, PlatformError
+from testsupport.receiver import Receiver
 from testsupport.tenants import TenantSetup
 
 pytestmark = pytest.mark.django_db
-
-
-class Receiver:
-    """The tenant's own HTTP endpoint: answers with the statuses it is told to, and keeps what it got."""
-
-    def __init__(self, statuses: list[int]) -> None:
-        self.statuses = statuses
-        self.received: list[tuple[dict[str, str], bytes]] = []
-        receiver = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:
-                body = self.rfile.read(int(self.headers["Content-Length"]))
-                receiver.received.append((dict(self.headers), body))
-                self.send_response(receiver.statuses.pop(0) if receiver.statuses else 200)
-                self.end_headers()
-
-            def log_message(self, *args: Any) -> None:
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_port}/sms"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-
-
-@pytest.fixture
-def receiver(request: pytest.FixtureRequest) -> Iterator[Receiver]:
-    started = Receiver(list(getattr(request, "param", [])))
-    yield started
-    started.server.shutdown()
 
 
 def inbound_sms(setup: TenantSetup) -> Communication:
