@@ -5,6 +5,7 @@ bought; two wakings of a suspended subaccount (releases) take turns."""
 
 import threading
 import time
+from collections.abc import Callable
 
 import requests
 from django.conf import settings
@@ -40,6 +41,23 @@ def account_base(account: TwilioAccount) -> str:
     return f"{settings.TWILIO_SANDBOX_URL}/2010-04-01/Accounts/{account.account_sid}"
 
 
+def purchase_attempt(
+    setup: TenantSetup, pending: PhoneNumber, *, into: list[PhoneNumber | BaseException]
+) -> Callable[[], None]:
+    """A worker's attempt at the purchase, to run in a thread of its own: what it returns or raises goes `into`."""
+
+    def attempt() -> None:
+        try:
+            with tenant_context(setup.tenant):
+                into.append(purchasing.number_purchase(number_id=pending.pk))
+        except BaseException as error:  # noqa: BLE001  (handed to the test thread)
+            into.append(error)
+        finally:
+            connections.close_all()
+
+    return attempt
+
+
 def test_a_second_attempt_while_the_first_runs_leaves_the_purchase_to_it(
     committed_pair: tuple[TenantSetup, TenantSetup],
     django_db_blocker: DjangoDbBlocker,
@@ -53,15 +71,7 @@ def test_a_second_attempt_while_the_first_runs_leaves_the_purchase_to_it(
         with tenant_context(alpha.tenant):
             pending = services.number_purchase_request(tenant=alpha.tenant, area_code="303")
         results: list[PhoneNumber | BaseException] = []
-
-        def attempt() -> None:
-            try:
-                with tenant_context(alpha.tenant):
-                    results.append(purchasing.number_purchase(number_id=pending.pk))
-            except BaseException as error:  # noqa: BLE001  (handed to the test thread)
-                results.append(error)
-            finally:
-                connections.close_all()
+        attempt = purchase_attempt(alpha, pending, into=results)
 
         first = threading.Thread(target=attempt)
         first.start()
@@ -97,15 +107,7 @@ def test_a_number_bought_after_the_tenant_was_closed_goes_back_to_twilio(
         with tenant_context(alpha.tenant):
             pending = services.number_purchase_request(tenant=alpha.tenant, area_code="503")
         results: list[PhoneNumber | BaseException] = []
-
-        def attempt() -> None:
-            try:
-                with tenant_context(alpha.tenant):
-                    results.append(purchasing.number_purchase(number_id=pending.pk))
-            except BaseException as error:  # noqa: BLE001  (handed to the test thread)
-                results.append(error)
-            finally:
-                connections.close_all()
+        attempt = purchase_attempt(alpha, pending, into=results)
 
         worker = threading.Thread(target=attempt)
         worker.start()
